@@ -1,0 +1,106 @@
+// Quantize / dequantize / dot product entry points over the dispatch table (quant/types.h).
+#include <pybind11/numpy.h>
+
+#include <vector>
+
+#include "bindings/bindings.h"
+#include "quant/types.h"
+#include "runtime/errors.h"
+
+namespace py = pybind11;
+
+namespace llmrt::bindings {
+namespace {
+
+const TypeTraits& computable(uint32_t type) {
+    const TypeTraits& t = type_traits(type);
+    if (!t.name) throw QuantError("unknown tensor type id " + std::to_string(type));
+    if (!t.dequantize) throw QuantError(std::string("type ") + t.name + " is not supported for computation");
+    return t;
+}
+
+int64_t checked_count(const TypeTraits& t, int64_t n) {
+    if (n < 0 || n % t.block_size != 0)
+        throw QuantError(std::string(t.name) + ": element count " + std::to_string(n) +
+                         " is not a multiple of the block size " + std::to_string(t.block_size));
+    return n;
+}
+
+using Bytes = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
+using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+py::array_t<float> dequantize(uint32_t type, Bytes data, int64_t n) {
+    const TypeTraits& t = computable(type);
+    checked_count(t, n);
+    const size_t need = (size_t)(n / t.block_size) * t.type_size;
+    if ((size_t)data.size() < need)
+        throw QuantError(std::string(t.name) + ": " + std::to_string(n) + " elements need " +
+                         std::to_string(need) + " bytes, got " + std::to_string(data.size()));
+    py::array_t<float> out(n);
+    const uint8_t* src = data.data();
+    float* dst = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        t.dequantize(src, dst, n);
+    }
+    return out;
+}
+
+py::array_t<uint8_t> quantize(uint32_t type, Floats x) {
+    const TypeTraits& t = computable(type);
+    if (!t.quantize) throw QuantError(std::string("no quantizer for type ") + t.name);
+    const int64_t n = checked_count(t, (int64_t)x.size());
+    py::array_t<uint8_t> out((py::ssize_t)((n / t.block_size) * t.type_size));
+    const float* src = x.data();
+    uint8_t* dst = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        t.quantize(src, dst, n);
+    }
+    return out;
+}
+
+float vec_dot(uint32_t type, Bytes w, Floats x, bool reference) {
+    const TypeTraits& t = computable(type);
+    const int64_t n = checked_count(t, (int64_t)x.size());
+    if ((size_t)w.size() < (size_t)(n / t.block_size) * t.type_size)
+        throw QuantError(std::string(t.name) + ": weight row too short for " + std::to_string(n) + " elements");
+    VecDotFn fn = reference ? t.vec_dot_ref : t.vec_dot;
+    if (!fn) throw QuantError(std::string("no dot product for type ") + t.name);
+    std::vector<uint8_t> act(act_row_size(t.act, n));
+    prepare_activations(t.act, x.data(), act.data(), n);
+    return fn(n, w.data(), act.data());
+}
+
+}  // namespace
+
+void bind_quant(py::module_& m) {
+    m.def("dequantize", &dequantize, py::arg("type"), py::arg("data"), py::arg("n"),
+          "Dequantize n elements of raw blocks of `type` (ggml type id) to float32.");
+    m.def("quantize", &quantize, py::arg("type"), py::arg("x"),
+          "Quantize a float32 vector (length a multiple of the block size) to raw blocks.");
+    m.def("vec_dot", &vec_dot, py::arg("type"), py::arg("w"), py::arg("x"), py::arg("reference") = false,
+          "Dot product of one weight row (raw blocks) with float activations, through the same "
+          "activation quantization the matmul uses. reference=True runs the scalar reference.");
+    m.def("prepare_activations", [](int fmt, Floats x) {
+        const int64_t n = (int64_t)x.size();
+        py::array_t<uint8_t> out((py::ssize_t)act_row_size((ActFormat)fmt, n));
+        prepare_activations((ActFormat)fmt, x.data(), out.mutable_data(), n);
+        return out;
+    }, py::arg("format"), py::arg("x"));
+    m.def("type_info", [](uint32_t type) {
+        const TypeTraits& t = type_traits(type);
+        py::dict d;
+        if (!t.name) return d;
+        d["name"] = t.name;
+        d["block_size"] = t.block_size;
+        d["type_size"] = t.type_size;
+        d["can_dequantize"] = t.dequantize != nullptr;
+        d["can_quantize"] = t.quantize != nullptr;
+        d["can_dot"] = t.vec_dot != nullptr;
+        d["act_format"] = (int)t.act;
+        return d;
+    }, py::arg("type"), "Block size, bytes per block and supported operations of a ggml type id.");
+}
+
+}  // namespace llmrt::bindings

@@ -1,0 +1,63 @@
+// Every GGUF block layout, defined once. Shared by the CPU kernels and cuda/.
+// Layouts are fixed by the GGUF format (ggml's block_* structs); the static_asserts pin them.
+// Weights: ne0 elements of a row are stored as ne0 / QK consecutive blocks.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace llmrt {
+
+using half_bits = uint16_t;  // IEEE binary16, stored as raw bits
+
+constexpr int QK4_0 = 32, QK4_1 = 32, QK5_0 = 32, QK5_1 = 32, QK8_0 = 32;
+constexpr int QK_K = 256;        // super-block size of the K-quants
+constexpr int K_SCALE_SIZE = 12;  // packed 6-bit scales/mins of Q4_K and Q5_K
+
+// x = d * (q - 8), q in 0..15; low nibbles are elements 0..15, high nibbles 16..31
+struct block_q4_0 { half_bits d; uint8_t qs[QK4_0 / 2]; };
+// x = d * q + m
+struct block_q4_1 { half_bits d; half_bits m; uint8_t qs[QK4_1 / 2]; };
+// x = d * (q - 16), q = nibble | (bit from qh) << 4
+struct block_q5_0 { half_bits d; uint8_t qh[4]; uint8_t qs[QK5_0 / 2]; };
+// x = d * q + m
+struct block_q5_1 { half_bits d; half_bits m; uint8_t qh[4]; uint8_t qs[QK5_1 / 2]; };
+// x = d * q
+struct block_q8_0 { half_bits d; int8_t qs[QK8_0]; };
+
+// 16 groups of 16; 4-bit scale and min per group, 2-bit quants
+struct block_q2_K { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; half_bits d; half_bits dmin; };
+// 16 groups of 16; 6-bit signed scales, 3-bit quants (2 low bits in qs, high bit in hmask)
+struct block_q3_K { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; half_bits d; };
+// 8 groups of 32; 6-bit scale and min per group, 4-bit quants
+struct block_q4_K { half_bits d; half_bits dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qs[QK_K / 2]; };
+// 8 groups of 32; 6-bit scale and min, 5-bit quants (high bit in qh)
+struct block_q5_K { half_bits d; half_bits dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
+// 16 groups of 16; 8-bit signed scales, 6-bit quants (4 low bits in ql, 2 high in qh), offset 32
+struct block_q6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; half_bits d; };
+
+static_assert(sizeof(block_q4_0) == 18, "block_q4_0 size");
+static_assert(sizeof(block_q4_1) == 20, "block_q4_1 size");
+static_assert(sizeof(block_q5_0) == 22, "block_q5_0 size");
+static_assert(sizeof(block_q5_1) == 24, "block_q5_1 size");
+static_assert(sizeof(block_q8_0) == 34, "block_q8_0 size");
+static_assert(sizeof(block_q2_K) == 84, "block_q2_K size");
+static_assert(sizeof(block_q3_K) == 110, "block_q3_K size");
+static_assert(sizeof(block_q4_K) == 144, "block_q4_K size");
+static_assert(sizeof(block_q5_K) == 176, "block_q5_K size");
+static_assert(sizeof(block_q6_K) == 210, "block_q6_K size");
+
+// ---- Activation formats (llmrt's own; never stored in files) ----
+// Before a quantized dot product the activation row is quantized once to 8-bit blocks, so the
+// inner loop is an integer multiply-add. Both carry what the weight formats need to fold their
+// offsets/minimums in without touching each element twice.
+
+// For the 32-element weight formats: x = d * qs; s = d * sum(qs) (for q4_1/q5_1's +m and
+// q4_0/q5_0's centring).
+struct block_a8_32 { float d; float s; int8_t qs[32]; };
+// For the K-quants: x = d * qs; bsums[j] = sum of qs[16j .. 16j+15] (for the mins and offsets).
+struct block_a8_256 { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };
+
+static_assert(sizeof(block_a8_32) == 40, "block_a8_32 size");
+static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
+
+}  // namespace llmrt

@@ -1,0 +1,55 @@
+// Tensor element types as numbered by GGUF (ggml_type), and the table of what llmrt can do with
+// each: dequantize, quantize, and the dot product of a weight row with prepared activations.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace llmrt {
+
+enum class GGMLType : uint32_t {
+    F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
+    Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
+    IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22,
+    IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
+    TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
+};
+constexpr uint32_t GGML_TYPE_LIMIT = 64;  // ids at or above this are rejected outright
+
+// What an activation row is turned into before `vec_dot` with a weight row.
+enum class ActFormat : int { F32 = 0, A8_32 = 1, A8_256 = 2 };
+
+// Scalar reference and fast path share this signature. `w` points at n/block_size weight blocks,
+// `a` at the activation row in the type's ActFormat; n is a multiple of block_size.
+using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
+using DequantizeFn = void (*)(const void* src, float* dst, int64_t n);
+using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
+
+struct TypeTraits {
+    const char* name = nullptr;       // "Q4_K"; nullptr for ids GGUF does not define
+    int64_t block_size = 0;           // elements per block
+    size_t type_size = 0;             // bytes per block
+    DequantizeFn dequantize = nullptr;  // nullptr: we cannot compute with this type
+    QuantizeFn quantize = nullptr;      // nullptr: no quantizer (yet)
+    ActFormat act = ActFormat::F32;
+    VecDotFn vec_dot_ref = nullptr;   // portable scalar reference
+    VecDotFn vec_dot = nullptr;       // fastest path for this CPU (chosen at registration)
+};
+
+// Traits of a type id; returns an entry with name == nullptr for unknown ids (never throws).
+const TypeTraits& type_traits(uint32_t type);
+inline const TypeTraits& type_traits(GGMLType t) { return type_traits((uint32_t)t); }
+bool type_is_known(uint32_t type);       // GGUF defines it (we can at least size it)
+bool type_is_computable(uint32_t type);  // we can dequantize and dot it
+size_t row_size(GGMLType t, int64_t n);  // bytes of n elements (n multiple of block size)
+
+// Activation preparation (quant/activations.cpp).
+size_t act_row_size(ActFormat f, int64_t n);
+void prepare_activations(ActFormat f, const float* x, void* dst, int64_t n);
+
+// Registration hooks, one per quant family file; called once to fill the table.
+void register_float_types(TypeTraits* table);   // F32, F16, BF16       (quant/float_types.cpp)
+void register_legacy_types(TypeTraits* table);  // Q4_0..Q8_0            (quant/legacy*.cpp)
+void register_k_types(TypeTraits* table);       // Q2_K..Q6_K            (quant/k_quants*.cpp)
+
+}  // namespace llmrt

@@ -1,0 +1,108 @@
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <string>
+#include <utility>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define LLMRT_CPU_RELAX() _mm_pause()
+#else
+#define LLMRT_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace llmrt {
+namespace {
+constexpr int kSpinIterations = 200000;  // ~ a few ms of spinning before sleeping
+}
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_.store(true);
+        generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run_job(int index) {
+    try {
+        (*job_)(index, n_threads_);
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+    }
+}
+
+void ThreadPool::worker_loop(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+        int spins = 0;
+        while (generation_.load(std::memory_order_acquire) == seen) {
+            if (++spins < kSpinIterations) { LLMRT_CPU_RELAX(); continue; }
+            std::unique_lock<std::mutex> lock(mutex_);
+            sleeping_.fetch_add(1);
+            wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+            sleeping_.fetch_sub(1);
+            break;
+        }
+        seen = generation_.load(std::memory_order_acquire);
+        if (stop_.load()) return;
+        run_job(index);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+    if (n_threads_ == 1) { fn(0, 1); return; }
+    job_ = &fn;
+    error_ = nullptr;
+    pending_.store(n_threads_ - 1, std::memory_order_release);
+    {
+        // Taking the lock orders the generation bump against a worker about to sleep.
+        std::lock_guard<std::mutex> lock(mutex_);
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (sleeping_.load() > 0) wake_.notify_all();
+    run_job(0);
+    while (pending_.load(std::memory_order_acquire) != 0) LLMRT_CPU_RELAX();
+    job_ = nullptr;
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    if (n_threads_ == 1 || n <= grain) { fn(0, n); return; }
+    std::atomic<int64_t> next{0};
+    run([&](int, int) {
+        for (;;) {
+            const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
+            if (begin >= n) break;
+            fn(begin, std::min(n, begin + grain));
+        }
+    });
+}
+
+int physical_core_count() {
+    // Count distinct (physical id, core id) pairs; fall back to the logical count.
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::set<std::pair<std::string, std::string>> cores;
+    std::string line, phys = "0";
+    while (std::getline(cpuinfo, line)) {
+        auto value = [&] { auto p = line.find(':'); return p == std::string::npos ? std::string() : line.substr(p + 1); };
+        if (line.rfind("physical id", 0) == 0) phys = value();
+        else if (line.rfind("core id", 0) == 0) cores.insert({phys, value()});
+    }
+    if (!cores.empty()) return (int)cores.size();
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw > 0 ? (int)hw : 1;
+}
+
+}  // namespace llmrt

@@ -1,0 +1,20 @@
+"""llmrt: run GGUF language models. See README.md for the tour."""
+
+from .errors import (
+    ContextError,
+    GGUFError,
+    GrammarError,
+    LLMRTError,
+    ModelError,
+    ModelNotFoundError,
+    QuantError,
+    SamplingError,
+    TokenizerError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ContextError", "GGUFError", "GrammarError", "LLMRTError", "ModelError",
+    "ModelNotFoundError", "QuantError", "SamplingError", "TokenizerError", "__version__",
+]

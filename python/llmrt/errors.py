@@ -1,0 +1,41 @@
+"""Typed exceptions. Every failure llmrt reports is an LLMRTError subclass.
+
+The native core raises these too (csrc/bindings/module.cpp translates its C++ exceptions), so
+`except llmrt.LLMRTError` catches everything the library itself signals.
+"""
+
+
+class LLMRTError(Exception):
+    """Base class of all llmrt errors."""
+
+
+class GGUFError(LLMRTError, ValueError):
+    """A GGUF file is malformed, truncated or uses something this build cannot read."""
+
+
+class ModelError(LLMRTError):
+    """A model cannot be run: unknown architecture, missing tensor, unsupported type."""
+
+
+class ModelNotFoundError(ModelError, FileNotFoundError):
+    """A model specifier names no file, alias or downloadable model."""
+
+
+class ContextError(LLMRTError):
+    """The KV cache or a batch is misused: cache full, prompt longer than the context, bad cell."""
+
+
+class QuantError(LLMRTError, ValueError):
+    """A quantize/dequantize request is impossible (unknown type, wrong length)."""
+
+
+class TokenizerError(LLMRTError, ValueError):
+    """The tokenizer cannot be built from the model's metadata, or an input cannot be encoded."""
+
+
+class SamplingError(LLMRTError, ValueError):
+    """A sampler parameter is out of range."""
+
+
+class GrammarError(LLMRTError, ValueError):
+    """A grammar or JSON schema cannot be parsed or compiled."""
