@@ -1,6 +1,124 @@
-// Placeholder until the model bindings land.
+// _core.Model and _core.Context: dict -> struct conversion, NumPy views, GIL release.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
 #include "bindings/bindings.h"
+#include "context.h"
+#include "models/model.h"
+#include "runtime/errors.h"
+
+namespace py = pybind11;
 
 namespace llmrt::bindings {
-void bind_model(pybind11::module_& m) { (void)m; }
+namespace {
+
+template <typename T>
+void read(const py::dict& d, const char* key, T& field) {
+    if (d.contains(key)) field = d[key].cast<T>();
+}
+
+HParams hparams_from_dict(const py::dict& d) {
+    HParams h;
+    read(d, "n_vocab", h.n_vocab);
+    read(d, "n_embd", h.n_embd);
+    read(d, "n_layer", h.n_layer);
+    read(d, "n_head", h.n_head);
+    read(d, "n_head_kv", h.n_head_kv);
+    read(d, "head_dim_k", h.head_dim_k);
+    read(d, "head_dim_v", h.head_dim_v);
+    read(d, "n_ff", h.n_ff);
+    read(d, "rms_eps", h.rms_eps);
+    read(d, "n_rot", h.n_rot);
+    int rope_mode = (int)h.rope_mode, activation = (int)h.activation;
+    read(d, "rope_mode", rope_mode);
+    read(d, "activation", activation);
+    h.rope_mode = (ops::RopeMode)rope_mode;
+    h.activation = (ops::Activation)activation;
+    read(d, "rope_base", h.rope_base);
+    read(d, "rope_scale", h.rope_scale);
+    read(d, "rope_base_swa", h.rope_base_swa);
+    read(d, "rope_scale_swa", h.rope_scale_swa);
+    read(d, "sliding_window", h.sliding_window);
+    read(d, "layer_is_swa", h.layer_is_swa);
+    read(d, "embd_scale", h.embd_scale);
+    read(d, "attn_scale", h.attn_scale);
+    read(d, "attn_softcap", h.attn_softcap);
+    read(d, "final_softcap", h.final_softcap);
+    return h;
+}
+
+TensorNames names_from_dict(const py::dict& d) {
+    TensorNames n;
+    read(d, "global", n.global);
+    read(d, "layer", n.layer);
+    read(d, "optional", n.optional);
+    return n;
+}
+
+using I32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using U8 = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
+
+py::array_t<float> decode(Context& ctx, I32 tokens, I32 positions, I32 seq_ids, I32 cells, U8 want) {
+    const int64_t n = tokens.size();
+    if (positions.size() != n || seq_ids.size() != n || cells.size() != n || want.size() != n)
+        throw ContextError("decode: tokens, positions, seq_ids, cells and want_logits must have the same length");
+    Batch b{tokens.data(), positions.data(), seq_ids.data(), cells.data(), want.data(), n};
+    const int64_t n_vocab = ctx.model().hparams().n_vocab;
+    // The output array is allocated here and filled in place by the forward pass: no copy.
+    py::array_t<float> logits({Context::count_wanted(b), n_vocab});
+    float* out = logits.mutable_data();
+    {
+        py::gil_scoped_release release;
+        ctx.decode(b, out);
+    }
+    return logits;
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+    py::class_<Model, std::shared_ptr<Model>>(m, "Model")
+        .def(py::init([](const std::string& path, const py::dict& hparams, const py::dict& names) {
+                 HParams hp = hparams_from_dict(hparams);
+                 TensorNames tn = names_from_dict(names);
+                 py::gil_scoped_release release;
+                 return std::make_shared<Model>(path, hp, tn);
+             }),
+             py::arg("path"), py::arg("hparams"), py::arg("tensor_names"))
+        .def_property_readonly("n_vocab", [](const Model& m) { return m.hparams().n_vocab; })
+        .def_property_readonly("n_layer", [](const Model& m) { return m.hparams().n_layer; })
+        .def_property_readonly("n_embd", [](const Model& m) { return m.hparams().n_embd; });
+
+    py::class_<Context>(m, "Context")
+        .def(py::init([](std::shared_ptr<Model> model, int64_t n_cells, int n_seq_max, int n_threads) {
+                 return new Context(std::move(model), n_cells, n_seq_max, n_threads);
+             }),
+             py::arg("model"), py::arg("n_cells"), py::arg("n_seq_max") = 1, py::arg("n_threads") = 1)
+        .def_property_readonly("n_cells", &Context::n_cells)
+        .def_property_readonly("n_seq_max", &Context::n_seq_max)
+        .def_property_readonly("n_threads", &Context::n_threads)
+        // Views onto the native arrays (base = the context, which they keep alive).
+        .def_property_readonly("cell_pos", [](py::object self) {
+            Context& c = self.cast<Context&>();
+            return py::array_t<int32_t>({c.n_cells()}, {sizeof(int32_t)}, c.cell_pos(), self);
+        })
+        .def_property_readonly("cell_seqs", [](py::object self) {
+            Context& c = self.cast<Context&>();
+            return py::array_t<uint64_t>({c.n_cells()}, {sizeof(uint64_t)}, c.cell_seqs(), self);
+        })
+        .def("decode", &decode, py::arg("tokens"), py::arg("positions"), py::arg("seq_ids"), py::arg("cells"),
+             py::arg("want_logits"),
+             "Run one batch; returns float32 logits (n_wanted, n_vocab) for the flagged tokens.")
+        .def("kv_shift", [](Context& c, I32 cells, int32_t delta) {
+            py::gil_scoped_release release;
+            c.kv_shift(cells.data(), cells.size(), delta);
+        }, py::arg("cells"), py::arg("delta"))
+        .def("kv_copy", [](Context& c, I32 src, I32 dst) {
+            if (src.size() != dst.size()) throw ContextError("kv_copy: src and dst differ in length");
+            py::gil_scoped_release release;
+            c.kv_copy(src.data(), dst.data(), src.size());
+        }, py::arg("src_cells"), py::arg("dst_cells"))
+        .def("clear", &Context::clear);
+}
+
 }  // namespace llmrt::bindings

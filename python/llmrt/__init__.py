@@ -18,3 +18,8 @@ __all__ = [
     "ContextError", "GGUFError", "GrammarError", "LLMRTError", "ModelError",
     "ModelNotFoundError", "QuantError", "SamplingError", "TokenizerError", "__version__",
 ]
+
+from .gguf_file import GGUFFile  # noqa: E402
+from .llm import LLM  # noqa: E402
+
+__all__ += ["GGUFFile", "LLM"]

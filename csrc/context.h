@@ -1,0 +1,72 @@
+// KV storage + decode(batch) -> logits (DESIGN.md, "The native context").
+// Python owns the policy: it writes cell_pos / cell_seqs (which cells hold which position of
+// which sequences) and passes, for every token of a batch, the cell its K/V goes to. This class
+// checks those claims, writes K/V and runs the forward pass.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "models/model.h"
+#include "runtime/thread_pool.h"
+
+namespace llmrt {
+
+struct Batch {
+    const int32_t* tokens = nullptr;     // (n)
+    const int32_t* positions = nullptr;  // (n)
+    const int32_t* seq_ids = nullptr;    // (n) each in [0, n_seq_max)
+    const int32_t* cells = nullptr;      // (n) distinct KV cells
+    const uint8_t* want_logits = nullptr;  // (n) nonzero: return this token's logits
+    int64_t n = 0;
+};
+
+// Per-decode work buffers, reused between calls.
+struct Scratch {
+    std::vector<float> x, h, q, k, v, attn, gate, up, out_rows, logits_rows;
+    std::vector<uint8_t> act;
+    std::vector<std::vector<int32_t>> visible_full, visible_swa;  // per token: attended cells
+};
+
+class Context {
+public:
+    Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads);
+
+    int64_t n_cells() const { return n_cells_; }
+    int n_seq_max() const { return n_seq_max_; }
+    int n_threads() const { return pool_.size(); }
+    int32_t* cell_pos() { return cell_pos_.data(); }     // (n_cells), -1 = empty
+    uint64_t* cell_seqs() { return cell_seqs_.data(); }  // (n_cells), bit s = owned by sequence s
+    const Model& model() const { return *model_; }
+
+    // Number of tokens whose logits decode() will write.
+    static int64_t count_wanted(const Batch& b);
+    // Writes K/V of every token, runs the layers, stores count_wanted(b) rows of n_vocab logits.
+    void decode(const Batch& b, float* logits);
+
+    // Re-rotate cached K of `cells` by `delta` positions (the caller updates cell_pos).
+    void kv_shift(const int32_t* cells, int64_t n, int32_t delta);
+    // Copy K/V of src cells to dst cells in every layer (the caller updates the metadata).
+    void kv_copy(const int32_t* src, const int32_t* dst, int64_t n);
+    // Forget everything: all cells empty.
+    void clear();
+
+private:
+    void validate(const Batch& b) const;
+    void build_visibility(const Batch& b);
+    void forward(const Batch& b, float* logits);
+    void attention_block(int il, const Batch& b);
+    void ffn_block(int il, int64_t n);
+
+    std::shared_ptr<const Model> model_;
+    int64_t n_cells_;
+    int n_seq_max_;
+    ThreadPool pool_;
+    std::vector<int32_t> cell_pos_;
+    std::vector<uint64_t> cell_seqs_;
+    std::vector<std::vector<uint16_t>> k_cache_;  // [layer] (n_cells, n_head_kv * head_dim_k) fp16
+    std::vector<std::vector<uint16_t>> v_cache_;  // [layer] (n_cells, n_head_kv * head_dim_v) fp16
+    Scratch s_;
+};
+
+}  // namespace llmrt

@@ -1,0 +1,131 @@
+// The generic decoder block: one forward pass for every architecture, switched by HParams and by
+// which optional tensors the model has (biases, Q/K norms, sandwich norms).
+//   x = embed(tokens) * embd_scale
+//   per layer:  h = norm(x); q,k,v = proj(h) [+bias] [qk-norm]; rope(q,k); store k,v
+//               a = attention(q, cache) ; o = wo a [+bias] [post-attn norm]; x += o
+//               h = norm(x); f = down(act(gate h) * up h) [post-ffn norm]; x += f
+//   logits = output(norm(x)) [soft-cap], for the tokens that want them
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "context.h"
+#include "ops/activations.h"
+#include "ops/attention.h"
+#include "ops/norm.h"
+#include "ops/vec.h"
+
+namespace llmrt {
+namespace {
+
+void add_bias(float* y, const Vector& bias, int64_t n_rows) {
+    if (bias.empty()) return;
+    const int64_t n = (int64_t)bias.size();
+    for (int64_t r = 0; r < n_rows; ++r)
+        for (int64_t i = 0; i < n; ++i) y[r * n + i] += bias[i];
+}
+
+void add_into(float* x, const float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace
+
+void Context::attention_block(int il, const Batch& b) {
+    const HParams& hp = model_->hparams();
+    const LayerWeights& L = model_->layer(il);
+    const int64_t n = b.n;
+    const int64_t q_dim = (int64_t)hp.n_head * hp.head_dim_k, k_dim = (int64_t)hp.n_head_kv * hp.head_dim_k;
+    const int64_t v_dim = (int64_t)hp.n_head_kv * hp.head_dim_v;
+
+    ops::rms_norm(s_.x.data(), L.attn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
+    ops::matmul(pool_, L.wq, s_.h.data(), n, s_.q.data(), s_.act);
+    ops::matmul(pool_, L.wk, s_.h.data(), n, s_.k.data(), s_.act);
+    ops::matmul(pool_, L.wv, s_.h.data(), n, s_.v.data(), s_.act);
+    add_bias(s_.q.data(), L.bq, n);
+    add_bias(s_.k.data(), L.bk, n);
+    add_bias(s_.v.data(), L.bv, n);
+    if (!L.q_norm.empty()) ops::rms_norm(s_.q.data(), L.q_norm.data(), s_.q.data(), n * hp.n_head, hp.head_dim_k, hp.rms_eps);
+    if (!L.k_norm.empty()) ops::rms_norm(s_.k.data(), L.k_norm.data(), s_.k.data(), n * hp.n_head_kv, hp.head_dim_k, hp.rms_eps);
+    const ops::RopeParams rp = rope_params_for_layer(hp, il);
+    ops::rope(s_.q.data(), b.positions, n, hp.n_head, hp.head_dim_k, rp);
+    ops::rope(s_.k.data(), b.positions, n, hp.n_head_kv, hp.head_dim_k, rp);
+
+    const auto& vk = ops::vec_kernels();
+    for (int64_t t = 0; t < n; ++t) {
+        vk.f32_to_f16(s_.k.data() + t * k_dim, k_cache_[il].data() + (int64_t)b.cells[t] * k_dim, k_dim);
+        vk.f32_to_f16(s_.v.data() + t * v_dim, v_cache_[il].data() + (int64_t)b.cells[t] * v_dim, v_dim);
+    }
+
+    ops::AttentionArgs a;
+    a.q = s_.q.data();
+    a.k_cache = k_cache_[il].data();
+    a.v_cache = v_cache_[il].data();
+    a.visible = hp.is_swa(il) ? s_.visible_swa.data() : s_.visible_full.data();
+    a.n_tokens = n;
+    a.n_head = hp.n_head;
+    a.n_head_kv = hp.n_head_kv;
+    a.head_dim_k = hp.head_dim_k;
+    a.head_dim_v = hp.head_dim_v;
+    a.scale = hp.attn_scale > 0.0f ? hp.attn_scale : 1.0f / std::sqrt((float)hp.head_dim_k);
+    a.softcap = hp.attn_softcap;
+    a.out = s_.attn.data();
+    ops::attention(pool_, a);
+    (void)q_dim;
+
+    ops::matmul(pool_, L.wo, s_.attn.data(), n, s_.h.data(), s_.act);
+    add_bias(s_.h.data(), L.bo, n);
+    if (!L.post_attn_norm.empty())
+        ops::rms_norm(s_.h.data(), L.post_attn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
+    add_into(s_.x.data(), s_.h.data(), n * hp.n_embd);
+}
+
+void Context::ffn_block(int il, int64_t n) {
+    const HParams& hp = model_->hparams();
+    const LayerWeights& L = model_->layer(il);
+    const int64_t n_ff = L.ffn_up.n_out;
+    ops::rms_norm(s_.x.data(), L.ffn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
+    ops::matmul(pool_, L.ffn_gate, s_.h.data(), n, s_.gate.data(), s_.act);
+    ops::matmul(pool_, L.ffn_up, s_.h.data(), n, s_.up.data(), s_.act);
+    ops::gated_activation(hp.activation, s_.gate.data(), s_.up.data(), n * n_ff);
+    ops::matmul(pool_, L.ffn_down, s_.gate.data(), n, s_.h.data(), s_.act);
+    if (!L.post_ffn_norm.empty())
+        ops::rms_norm(s_.h.data(), L.post_ffn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
+    add_into(s_.x.data(), s_.h.data(), n * hp.n_embd);
+}
+
+void Context::forward(const Batch& b, float* logits) {
+    const HParams& hp = model_->hparams();
+    const int64_t n = b.n;
+    int64_t n_ff = 0;
+    for (int il = 0; il < hp.n_layer; ++il) n_ff = std::max(n_ff, model_->layer(il).ffn_up.n_out);
+    s_.x.resize((size_t)(n * hp.n_embd));
+    s_.h.resize((size_t)(n * std::max<int64_t>(hp.n_embd, (int64_t)hp.n_head * hp.head_dim_v)));
+    s_.q.resize((size_t)(n * hp.n_head * hp.head_dim_k));
+    s_.k.resize((size_t)(n * hp.n_head_kv * hp.head_dim_k));
+    s_.v.resize((size_t)(n * hp.n_head_kv * hp.head_dim_v));
+    s_.attn.resize((size_t)(n * hp.n_head * hp.head_dim_v));
+    s_.gate.resize((size_t)(n * n_ff));
+    s_.up.resize((size_t)(n * n_ff));
+
+    ops::get_rows(model_->token_embd(), b.tokens, n, s_.x.data());
+    if (hp.embd_scale != 1.0f)
+        for (auto& v : s_.x) v *= hp.embd_scale;
+
+    for (int il = 0; il < hp.n_layer; ++il) {
+        attention_block(il, b);
+        ffn_block(il, n);
+    }
+
+    // Only the rows whose logits are wanted go through the (large) output head.
+    const int64_t n_out = count_wanted(b);
+    if (n_out == 0) return;
+    s_.out_rows.resize((size_t)(n_out * hp.n_embd));
+    for (int64_t t = 0, j = 0; t < n; ++t)
+        if (b.want_logits[t]) std::memcpy(&s_.out_rows[j++ * hp.n_embd], &s_.x[t * hp.n_embd], hp.n_embd * sizeof(float));
+    ops::rms_norm(s_.out_rows.data(), model_->output_norm().data(), s_.out_rows.data(), n_out, hp.n_embd, hp.rms_eps);
+    ops::matmul(pool_, model_->output(), s_.out_rows.data(), n_out, logits, s_.act);
+    if (hp.final_softcap > 0.0f) ops::softcap(logits, n_out * hp.n_vocab, hp.final_softcap);
+}
+
+}  // namespace llmrt

@@ -1,0 +1,50 @@
+// The switches of the generic decoder block, filled from an architecture spec
+// (python/llmrt/arch/*.py) and the GGUF metadata. Python decides them; C++ only obeys.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "ops/activations.h"
+#include "ops/rope.h"
+
+namespace llmrt {
+
+struct HParams {
+    int n_vocab = 0;
+    int n_embd = 0;
+    int n_layer = 0;
+    int n_head = 0;
+    int n_head_kv = 0;
+    int head_dim_k = 0;     // key_length
+    int head_dim_v = 0;     // value_length
+    int n_ff = 0;
+    float rms_eps = 1e-5f;
+
+    // RoPE: global layers use rope_base/rope_scale, sliding-window layers the *_swa pair.
+    int n_rot = 0;
+    ops::RopeMode rope_mode = ops::RopeMode::Normal;
+    float rope_base = 10000.0f, rope_scale = 1.0f;
+    float rope_base_swa = 10000.0f, rope_scale_swa = 1.0f;
+
+    int sliding_window = 0;                 // 0: no layer has a window
+    std::vector<uint8_t> layer_is_swa;      // (n_layer); empty: none
+
+    ops::Activation activation = ops::Activation::SiLU;
+    float embd_scale = 1.0f;                // token embeddings are multiplied by this
+    float attn_scale = 0.0f;                // 0: 1/sqrt(head_dim_k)
+    float attn_softcap = 0.0f;              // 0: off
+    float final_softcap = 0.0f;             // 0: off
+
+    bool is_swa(int il) const { return !layer_is_swa.empty() && layer_is_swa[il]; }
+};
+
+inline ops::RopeParams rope_params_for_layer(const HParams& hp, int il) {
+    ops::RopeParams p;
+    p.n_rot = hp.n_rot;
+    p.mode = hp.rope_mode;
+    p.freq_base = hp.is_swa(il) ? hp.rope_base_swa : hp.rope_base;
+    p.freq_scale = hp.is_swa(il) ? hp.rope_scale_swa : hp.rope_scale;
+    return p;
+}
+
+}  // namespace llmrt

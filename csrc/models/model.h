@@ -1,0 +1,58 @@
+// A model = the mapped GGUF + hyperparameters + views of each weight, bound by name from the
+// tensor-name table the architecture spec supplies. Read-only after construction, so several
+// contexts can share one Model.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf.h"
+#include "models/hparams.h"
+#include "ops/matmul.h"
+
+namespace llmrt {
+
+// A 1-D parameter (norm weight, bias) converted to float once at load.
+using Vector = std::vector<float>;
+
+struct LayerWeights {
+    ops::WeightView wq, wk, wv, wo;
+    ops::WeightView ffn_gate, ffn_up, ffn_down;
+    Vector attn_norm, ffn_norm;
+    Vector q_norm, k_norm;                 // per-head norms (empty: none)
+    Vector post_attn_norm, post_ffn_norm;  // sandwich norms (empty: none)
+    Vector bq, bk, bv, bo;                 // biases (empty: none)
+};
+
+// Tensor names: `global` maps roles (token_embd, output_norm, output) to names; `layer` maps
+// per-layer roles to templates with "{}" standing for the layer index. Roles listed in
+// `optional` may be absent from the file (an absent "output" means the head is tied to token_embd).
+struct TensorNames {
+    std::map<std::string, std::string> global;
+    std::map<std::string, std::string> layer;
+    std::vector<std::string> optional;
+};
+
+class Model {
+public:
+    Model(const std::string& path, const HParams& hp, const TensorNames& names);
+
+    const HParams& hparams() const { return hp_; }
+    const gguf::File& file() const { return *file_; }
+    const ops::WeightView& token_embd() const { return token_embd_; }
+    const ops::WeightView& output() const { return output_; }
+    const Vector& output_norm() const { return output_norm_; }
+    const LayerWeights& layer(int i) const { return layers_[i]; }
+
+private:
+    void validate_shapes() const;
+
+    std::shared_ptr<gguf::File> file_;
+    HParams hp_;
+    ops::WeightView token_embd_, output_;
+    Vector output_norm_;
+    std::vector<LayerWeights> layers_;
+};
+
+}  // namespace llmrt

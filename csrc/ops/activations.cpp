@@ -1,0 +1,27 @@
+#include "ops/activations.h"
+
+#include <cmath>
+
+namespace llmrt::ops {
+
+void gated_activation(Activation act, float* gate, const float* up, int64_t n) {
+    if (act == Activation::SiLU) {
+        for (int64_t i = 0; i < n; ++i) {
+            const float g = gate[i];
+            gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+        }
+    } else {
+        // tanh approximation of GELU, as the models using it were trained with
+        constexpr float kSqrt2OverPi = 0.7978845608028654f;
+        for (int64_t i = 0; i < n; ++i) {
+            const float g = gate[i];
+            gate[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * g * (1.0f + 0.044715f * g * g))) * up[i];
+        }
+    }
+}
+
+void softcap(float* x, int64_t n, float cap) {
+    for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+}
+
+}  // namespace llmrt::ops

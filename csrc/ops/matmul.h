@@ -1,0 +1,31 @@
+// Quantized weight x float activations, through the per-type dispatch table (quant/types.h).
+// One code path serves decode (n_tokens == 1, matrix x vector) and prefill (matrix x matrix):
+// each thread takes a band of weight rows and runs every token against each row while the row
+// is hot in L1, so the weights stream from memory once per call.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/thread_pool.h"
+
+namespace llmrt::ops {
+
+// A 2-D weight as the GGUF stores it: n_out rows of n_in contiguous elements.
+struct WeightView {
+    const uint8_t* data = nullptr;
+    uint32_t type = 0;
+    int64_t n_in = 0;     // ne0
+    int64_t n_out = 0;    // ne1
+    size_t row_bytes = 0;
+    const uint8_t* row(int64_t r) const { return data + (size_t)r * row_bytes; }
+};
+
+// y (n_tokens, n_out) = x (n_tokens, n_in) . W^T. `scratch` holds the prepared activations.
+void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+            std::vector<uint8_t>& scratch);
+
+// out (n, n_in) = dequantized rows ids[0..n) of W (embedding lookup).
+void get_rows(const WeightView& w, const int32_t* ids, int64_t n, float* out);
+
+}  // namespace llmrt::ops

@@ -1,0 +1,50 @@
+#include "ops/rope.h"
+
+#include <cmath>
+#include <vector>
+
+namespace llmrt::ops {
+
+void rope_one(float* x, int32_t position, const RopeParams& p) {
+    const int half = p.n_rot / 2;
+    const float theta_scale = std::pow(p.freq_base, -2.0f / (float)p.n_rot);
+    float theta = (float)position * p.freq_scale;
+    for (int i = 0; i < half; ++i) {
+        const float t = p.freq_factors ? theta / p.freq_factors[i] : theta;
+        const float c = std::cos(t), s = std::sin(t);
+        const int a = p.mode == RopeMode::Neox ? i : 2 * i;
+        const int b = p.mode == RopeMode::Neox ? i + half : 2 * i + 1;
+        const float x0 = x[a], x1 = x[b];
+        x[a] = x0 * c - x1 * s;
+        x[b] = x0 * s + x1 * c;
+        theta *= theta_scale;
+    }
+}
+
+void rope(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim, const RopeParams& p) {
+    const int half = p.n_rot / 2;
+    std::vector<float> cos_t(half), sin_t(half);
+    const float theta_scale = std::pow(p.freq_base, -2.0f / (float)p.n_rot);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        // the angles depend on the position only: compute them once for all heads
+        float theta = (float)positions[t] * p.freq_scale;
+        for (int i = 0; i < half; ++i) {
+            const float th = p.freq_factors ? theta / p.freq_factors[i] : theta;
+            cos_t[i] = std::cos(th);
+            sin_t[i] = std::sin(th);
+            theta *= theta_scale;
+        }
+        for (int h = 0; h < n_heads; ++h) {
+            float* v = x + (t * n_heads + h) * head_dim;
+            for (int i = 0; i < half; ++i) {
+                const int a = p.mode == RopeMode::Neox ? i : 2 * i;
+                const int b = p.mode == RopeMode::Neox ? i + half : 2 * i + 1;
+                const float x0 = v[a], x1 = v[b];
+                v[a] = x0 * cos_t[i] - x1 * sin_t[i];
+                v[b] = x0 * sin_t[i] + x1 * cos_t[i];
+            }
+        }
+    }
+}
+
+}  // namespace llmrt::ops

@@ -1,0 +1,26 @@
+// Rotary position embedding. Two pairings (ggml's numbering):
+//   Normal (0): rotate (x[2i], x[2i+1])            -- llama-family GGUFs (Q/K permuted at conversion)
+//   Neox   (2): rotate (x[i], x[i + n_rot/2])      -- gemma, qwen, ...
+// theta_i = pos * freq_scale * base^(-2i/n_rot) / freq_factor[i]; dims past n_rot pass through.
+#pragma once
+#include <cstdint>
+
+namespace llmrt::ops {
+
+enum class RopeMode : int { Normal = 0, Neox = 2 };
+
+struct RopeParams {
+    int n_rot = 0;
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;
+    const float* freq_factors = nullptr;  // (n_rot / 2) or nullptr
+    RopeMode mode = RopeMode::Normal;
+};
+
+// x: (n_tokens, n_heads, head_dim), rotated in place; positions: (n_tokens)
+void rope(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim, const RopeParams& p);
+
+// Rotate one head vector by `delta` positions (used to re-rotate cached K after a shift).
+void rope_one(float* x, int32_t position, const RopeParams& p);
+
+}  // namespace llmrt::ops

@@ -1,0 +1,21 @@
+// Small vector primitives shared by the ops, each with a scalar reference and an AVX2 path
+// chosen at run time. The KV cache is stored as fp16, hence the f16 variants.
+#pragma once
+#include <cstdint>
+
+namespace llmrt::ops {
+
+struct VecKernels {
+    float (*dot_f32_f16)(const float* a, const uint16_t* b, int64_t n);
+    void (*axpy_f16)(float* y, float alpha, const uint16_t* x, int64_t n);   // y += alpha * x
+    void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);
+    void (*f16_to_f32)(const uint16_t* x, float* y, int64_t n);
+    float (*dot_f32)(const float* a, const float* b, int64_t n);
+    void (*scale_f32)(float* y, float s, int64_t n);                          // y *= s
+};
+
+const VecKernels& vec_kernels();            // fastest for this CPU
+const VecKernels& vec_kernels_reference();  // portable scalar
+const VecKernels* vec_kernels_avx2();       // nullptr when not compiled in
+
+}  // namespace llmrt::ops

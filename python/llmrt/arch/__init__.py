@@ -1,0 +1,20 @@
+"""Architecture registry: general.architecture -> ArchSpec (one file per architecture)."""
+
+from __future__ import annotations
+
+from ..errors import ModelError
+from .base import ArchSpec
+from .llama import LLAMA
+
+REGISTRY: dict[str, ArchSpec] = {spec.name: spec for spec in (LLAMA,)}
+
+
+def lookup(name: str) -> ArchSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        supported = ", ".join(sorted(REGISTRY))
+        raise ModelError(f"architecture {name!r} is not supported (supported: {supported})") from None
+
+
+__all__ = ["ArchSpec", "REGISTRY", "lookup"]

@@ -1,0 +1,85 @@
+"""LLM: load a GGUF model and run it.
+
+    llm = llmrt.LLM("smollm2-135m")
+    llm.logits([1, 2, 3])            # (3, n_vocab) teacher-forced logits, fresh context
+
+The native core does the arithmetic; this class decides which KV cells tokens go to. Until the
+slot manager (kv.py) lands, one sequence uses cells 0..n-1 in order.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _core, arch, models
+from .errors import ContextError, ModelError
+from .gguf_file import GGUFFile
+
+DEFAULT_N_BATCH = 512
+
+
+class LLM:
+    def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
+                 n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 1):
+        self.model_path = models.resolve(model)
+        self.gguf = GGUFFile(self.model_path)
+        self.metadata: dict[str, Any] = self.gguf.metadata
+        self.architecture: str = self.metadata.get("general.architecture", "")
+        if not self.architecture:
+            raise ModelError(f"{self.model_path}: no general.architecture in the metadata")
+        self.spec = arch.lookup(self.architecture)
+        self.hparams = self.spec.hparams(self.metadata)
+        self.spec.check_tensors({t.name for t in self.gguf.tensors}, self.hparams["n_layer"])
+        self._model = _core.Model(str(self.model_path), self.hparams, self.spec.tensor_names())
+        self.n_vocab: int = self._model.n_vocab
+        self.n_ctx_train: int = int(self.metadata.get(f"{self.architecture}.context_length", 0))
+        if n_ctx <= 0:
+            n_ctx = self.n_ctx_train or 4096
+        self.n_ctx = int(n_ctx)
+        self.n_batch = int(n_batch)
+        self.n_threads = int(n_threads) if n_threads else _core.physical_cores()
+        self._ctx = _core.Context(self._model, self.n_ctx, n_seq_max, self.n_threads)
+
+    def __repr__(self) -> str:
+        return f"LLM({str(self.model_path)!r}, architecture={self.architecture!r}, n_ctx={self.n_ctx})"
+
+    # ---- raw forward passes -------------------------------------------------------------
+
+    def _check_tokens(self, tokens: Sequence[int]) -> np.ndarray:
+        ids = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        if ids.size == 0:
+            raise ContextError("no tokens given")
+        if ids.min() < 0 or ids.max() >= self.n_vocab:
+            bad = int(ids[(ids < 0) | (ids >= self.n_vocab)][0])
+            raise ContextError(f"token id {bad} outside the vocabulary (0..{self.n_vocab - 1})")
+        return ids.astype(np.int32)
+
+    def _decode_span(self, ids: np.ndarray, start: int, want_all: bool) -> np.ndarray:
+        """Decode ids at positions start.. into cells start.. of sequence 0, in n_batch chunks.
+
+        Returns the logits of every token (want_all) or only of the last one."""
+        if start + ids.size > self.n_ctx:
+            raise ContextError(f"{start + ids.size} tokens do not fit in the context of {self.n_ctx}")
+        cell_pos, cell_seqs = self._ctx.cell_pos, self._ctx.cell_seqs
+        outputs = []
+        for begin in range(0, ids.size, self.n_batch):
+            chunk = ids[begin:begin + self.n_batch]
+            pos = np.arange(start + begin, start + begin + chunk.size, dtype=np.int32)
+            cell_pos[pos] = pos
+            cell_seqs[pos] = 1
+            want = np.ones(chunk.size, np.uint8) if want_all else np.zeros(chunk.size, np.uint8)
+            if not want_all and begin + chunk.size == ids.size:
+                want[-1] = 1
+            out = self._ctx.decode(chunk, pos, np.zeros(chunk.size, np.int32), pos, want)
+            if out.shape[0]:
+                outputs.append(out)
+        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+
+    def logits(self, tokens: Sequence[int]) -> np.ndarray:
+        """Teacher-forced logits (len(tokens), n_vocab) of one sequence, from a fresh context."""
+        ids = self._check_tokens(tokens)
+        self._ctx.clear()
+        return self._decode_span(ids, 0, want_all=True)
