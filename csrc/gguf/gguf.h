@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -80,6 +81,8 @@ private:
     uint64_t data_offset_ = 0;
     std::vector<std::pair<std::string, Value>> metadata_;
     std::vector<TensorInfo> tensors_;
+    std::unordered_map<std::string, size_t> value_index_;   // key -> index in metadata_
+    std::unordered_map<std::string, size_t> tensor_index_;  // name -> index in tensors_
 };
 
 }  // namespace llmrt::gguf
