@@ -164,3 +164,22 @@ def test_type_info(t):
     assert d["name"] == t.name
     assert d["can_dequantize"] and d["can_quantize"] and d["can_dot"]
     assert d["act_format"] == (0 if t in FLOAT else A8_32)
+
+
+def test_scalar_level_uses_reference():
+    """Under LLMRT_SIMD=scalar the table's fast path is the reference (bit-identical results)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from llmrt import _core\n"
+        "rng = np.random.default_rng(7)\n"
+        "x = rng.standard_normal(4096).astype(np.float32)\n"
+        "for t in (0, 1, 30, 2, 3, 6, 7, 8):\n"
+        "    w = _core.quantize(t, rng.standard_normal(4096).astype(np.float32))\n"
+        "    assert _core.vec_dot(t, w, x) == _core.vec_dot(t, w, x, reference=True), t\n"
+    )
+    env = dict(os.environ, LLMRT_SIMD="scalar")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)

@@ -280,6 +280,20 @@ void register_legacy_types(TypeTraits* table) {
     set(at(GGMLType::Q5_0), dequantize_q5_0, quantize_q5_0, vec_dot_q5_0_ref, nullptr);
     set(at(GGMLType::Q5_1), dequantize_q5_1, quantize_q5_1, vec_dot_q5_1_ref, nullptr);
     set(at(GGMLType::Q8_0), dequantize_q8_0, quantize_q8_0, vec_dot_q8_0_ref, nullptr);
+#if LLMRT_HAVE_AVX2_KERNELS
+    if ((int)simd_level() >= (int)SimdLevel::AVX2) {
+        at(GGMLType::Q4_0).vec_dot = avx2::vec_dot_q4_0;
+        at(GGMLType::Q4_1).vec_dot = avx2::vec_dot_q4_1;
+        at(GGMLType::Q5_0).vec_dot = avx2::vec_dot_q5_0;
+        at(GGMLType::Q5_1).vec_dot = avx2::vec_dot_q5_1;
+        at(GGMLType::Q8_0).vec_dot = avx2::vec_dot_q8_0;
+        at(GGMLType::Q4_0).dequantize = avx2::dequantize_q4_0;
+        at(GGMLType::Q4_1).dequantize = avx2::dequantize_q4_1;
+        at(GGMLType::Q5_0).dequantize = avx2::dequantize_q5_0;
+        at(GGMLType::Q5_1).dequantize = avx2::dequantize_q5_1;
+        at(GGMLType::Q8_0).dequantize = avx2::dequantize_q8_0;
+    }
+#endif
 }
 
 }  // namespace llmrt

@@ -21,6 +21,8 @@ float vec_dot_q8_0(int64_t n, const void* w, const void* a);
 // Bit-exact with the scalar dequantizers (multiply then add, never fused).
 void dequantize_q4_0(const void* src, float* dst, int64_t n);
 void dequantize_q4_1(const void* src, float* dst, int64_t n);
+void dequantize_q5_0(const void* src, float* dst, int64_t n);
+void dequantize_q5_1(const void* src, float* dst, int64_t n);
 void dequantize_q8_0(const void* src, float* dst, int64_t n);
 
 // Float weight rows against a plain float activation row (any n).
