@@ -1,0 +1,210 @@
+// AVX2 dot products of Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weight rows with A8_32 activations, and fast
+// dequantizers for the formats embedding rows come in. Scalar references: legacy.cpp.
+//
+// Per block: the 32 weight quants as unsigned bytes (0..15 or 0..31) times the signed activation
+// bytes with _mm256_maddubs_epi16 (at most 31*127*2 per pair: no saturation), pairs summed to 8
+// int32 by _mm256_madd_epi16, converted, and one FMA with the block's d_w*d_a. The offsets
+// (-8, -16, +m) are folded in per block through the activation's s = d_a*sum(qa). Q8_0's signed
+// weights use the sign trick: |w| (unsigned, 128 for -128) times sign(w)*a.
+
+// Dequantizers must round like the scalar ones (d*q, then + m): no contraction into FMA.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "quant/blocks.h"
+#include "quant/legacy_kernels.h"
+
+namespace llmrt::avx2 {
+namespace {
+
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+inline float h2f(half_bits h) { return _cvtsh_ss(h); }
+
+// 16 bytes of packed nibbles -> 32 bytes 0..15: low nibbles (elements 0..15) in the low lane.
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+    const __m128i t = _mm_loadu_si128((const __m128i*)qs);
+    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+// The 32 bits of qh -> 32 bytes, 0x10 where element j's bit is set.
+inline __m256i unpack_high_bits(const uint8_t* qhb) {
+    uint32_t qh;
+    std::memcpy(&qh, qhb, 4);
+    const __m256i spread = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                             0x0101010101010101, 0x0000000000000000);
+    const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+// Sum of u[i]*s[i] over 32 bytes (u unsigned, s signed), as 8 floats.
+inline __m256 dot_us8(__m256i u, __m256i s) {
+    const __m256i p16 = _mm256_maddubs_epi16(u, s);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+inline __m256i load_act(const block_a8_32& y) { return _mm256_loadu_si256((const __m256i*)y.qs); }
+
+// The weight formats, as: their unsigned quants, d, and the factor of s (offset term).
+struct Q4_0 {
+    using Block = block_q4_0;
+    static __m256i quants(const Block& b) { return unpack_nibbles(b.qs); }
+    static float offset(const Block& b, float dw) { return -8.0f * dw; }
+};
+struct Q4_1 {
+    using Block = block_q4_1;
+    static __m256i quants(const Block& b) { return unpack_nibbles(b.qs); }
+    static float offset(const Block& b, float) { return h2f(b.m); }
+};
+struct Q5_0 {
+    using Block = block_q5_0;
+    static __m256i quants(const Block& b) { return _mm256_or_si256(unpack_nibbles(b.qs), unpack_high_bits(b.qh)); }
+    static float offset(const Block& b, float dw) { return -16.0f * dw; }
+};
+struct Q5_1 {
+    using Block = block_q5_1;
+    static __m256i quants(const Block& b) { return _mm256_or_si256(unpack_nibbles(b.qs), unpack_high_bits(b.qh)); }
+    static float offset(const Block& b, float) { return h2f(b.m); }
+};
+
+// Two blocks per iteration, each with its own accumulator; the offset terms go to a scalar pair.
+template <typename F>
+float dot_unsigned(int64_t n, const void* w, const void* a) {
+    const typename F::Block* b = (const typename F::Block*)w;
+    const block_a8_32* y = (const block_a8_32*)a;
+    const int64_t nb = n / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float off0 = 0.0f, off1 = 0.0f;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const float dw0 = h2f(b[i].d), dw1 = h2f(b[i + 1].d);
+        const __m256 p0 = dot_us8(F::quants(b[i]), load_act(y[i]));
+        const __m256 p1 = dot_us8(F::quants(b[i + 1]), load_act(y[i + 1]));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * y[i].d), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * y[i + 1].d), p1, acc1);
+        off0 += F::offset(b[i], dw0) * y[i].s;
+        off1 += F::offset(b[i + 1], dw1) * y[i + 1].s;
+    }
+    if (i < nb) {
+        const float dw = h2f(b[i].d);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw * y[i].d), dot_us8(F::quants(b[i]), load_act(y[i])), acc0);
+        off0 += F::offset(b[i], dw) * y[i].s;
+    }
+    return hsum(_mm256_add_ps(acc0, acc1)) + (off0 + off1);
+}
+
+inline __m256 dot_q8_block(const block_q8_0& b, const block_a8_32& y) {
+    const __m256i q = _mm256_loadu_si256((const __m256i*)b.qs);
+    return dot_us8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(load_act(y), q));
+}
+
+// Dequantize helpers: 16 bytes -> 2 x 8 floats scaled.
+inline void store_i8x16(float* dst, __m128i q, __m256 d) {
+    _mm256_storeu_ps(dst, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+    _mm256_storeu_ps(dst + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8)))));
+}
+inline void store_u8x16_plus(float* dst, __m128i q, __m256 d, __m256 m) {
+    _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q))), m));
+    _mm256_storeu_ps(dst + 8, _mm256_add_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(q, 8)))), m));
+}
+
+}  // namespace
+
+float vec_dot_q4_0(int64_t n, const void* w, const void* a) { return dot_unsigned<Q4_0>(n, w, a); }
+float vec_dot_q4_1(int64_t n, const void* w, const void* a) { return dot_unsigned<Q4_1>(n, w, a); }
+float vec_dot_q5_0(int64_t n, const void* w, const void* a) { return dot_unsigned<Q5_0>(n, w, a); }
+float vec_dot_q5_1(int64_t n, const void* w, const void* a) { return dot_unsigned<Q5_1>(n, w, a); }
+
+float vec_dot_q8_0(int64_t n, const void* w, const void* a) {
+    const block_q8_0* b = (const block_q8_0*)w;
+    const block_a8_32* y = (const block_a8_32*)a;
+    const int64_t nb = n / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b[i].d) * y[i].d), dot_q8_block(b[i], y[i]), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b[i + 1].d) * y[i + 1].d), dot_q8_block(b[i + 1], y[i + 1]), acc1);
+    }
+    if (i < nb) acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b[i].d) * y[i].d), dot_q8_block(b[i], y[i]), acc0);
+    return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+void dequantize_q4_0(const void* src, float* dst, int64_t n) {
+    const block_q4_0* b = (const block_q4_0*)src;
+    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    for (int64_t i = 0; i < n / 32; ++i, dst += 32) {
+        const __m256 d = _mm256_set1_ps(h2f(b[i].d));
+        const __m128i t = _mm_loadu_si128((const __m128i*)b[i].qs);
+        store_i8x16(dst, _mm_sub_epi8(_mm_and_si128(t, mask), eight), d);
+        store_i8x16(dst + 16, _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(t, 4), mask), eight), d);
+    }
+}
+
+void dequantize_q4_1(const void* src, float* dst, int64_t n) {
+    const block_q4_1* b = (const block_q4_1*)src;
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / 32; ++i, dst += 32) {
+        const __m256 d = _mm256_set1_ps(h2f(b[i].d)), m = _mm256_set1_ps(h2f(b[i].m));
+        const __m128i t = _mm_loadu_si128((const __m128i*)b[i].qs);
+        store_u8x16_plus(dst, _mm_and_si128(t, mask), d, m);
+        store_u8x16_plus(dst + 16, _mm_and_si128(_mm_srli_epi16(t, 4), mask), d, m);
+    }
+}
+
+// 32 quant bytes (as signed after the offset) -> 32 floats d*q.
+inline void store_i8x32(float* dst, __m256i q, __m256 d) {
+    store_i8x16(dst, _mm256_castsi256_si128(q), d);
+    store_i8x16(dst + 16, _mm256_extracti128_si256(q, 1), d);
+}
+
+void dequantize_q5_0(const void* src, float* dst, int64_t n) {
+    const block_q5_0* b = (const block_q5_0*)src;
+    for (int64_t i = 0; i < n / 32; ++i, dst += 32) {
+        const __m256i q = _mm256_sub_epi8(Q5_0::quants(b[i]), _mm256_set1_epi8(16));
+        store_i8x32(dst, q, _mm256_set1_ps(h2f(b[i].d)));
+    }
+}
+
+void dequantize_q5_1(const void* src, float* dst, int64_t n) {
+    const block_q5_1* b = (const block_q5_1*)src;
+    for (int64_t i = 0; i < n / 32; ++i, dst += 32) {
+        const __m256 d = _mm256_set1_ps(h2f(b[i].d)), m = _mm256_set1_ps(h2f(b[i].m));
+        const __m256i q = Q5_1::quants(b[i]);  // 0..31: fine as signed bytes
+        float* o = dst;
+        for (int k = 0; k < 2; ++k, o += 16) {
+            const __m128i h = k ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
+            const __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(h));
+            const __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(h, 8)));
+            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_mul_ps(d, lo), m));
+            _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_mul_ps(d, hi), m));
+        }
+    }
+}
+
+void dequantize_q8_0(const void* src, float* dst, int64_t n) {
+    const block_q8_0* b = (const block_q8_0*)src;
+    for (int64_t i = 0; i < n / 32; ++i, dst += 32) {
+        const __m256 d = _mm256_set1_ps(h2f(b[i].d));
+        store_i8x16(dst, _mm_loadu_si128((const __m128i*)b[i].qs), d);
+        store_i8x16(dst + 16, _mm_loadu_si128((const __m128i*)(b[i].qs + 16)), d);
+    }
+}
+
+}  // namespace llmrt::avx2
+#endif  // __AVX2__

@@ -1,0 +1,35 @@
+// Private to quant/legacy*.cpp and quant/float_types*.cpp: the AVX2 kernels (defined in the
+// *_avx2.cpp files, entered only after simd_level() >= AVX2) that the registration code picks.
+#pragma once
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define LLMRT_HAVE_AVX2_KERNELS 1
+#else
+#define LLMRT_HAVE_AVX2_KERNELS 0
+#endif
+
+namespace llmrt::avx2 {
+
+// Weight row of n/32 blocks against an A8_32 activation row.
+float vec_dot_q4_0(int64_t n, const void* w, const void* a);
+float vec_dot_q4_1(int64_t n, const void* w, const void* a);
+float vec_dot_q5_0(int64_t n, const void* w, const void* a);
+float vec_dot_q5_1(int64_t n, const void* w, const void* a);
+float vec_dot_q8_0(int64_t n, const void* w, const void* a);
+
+// Bit-exact with the scalar dequantizers (multiply then add, never fused).
+void dequantize_q4_0(const void* src, float* dst, int64_t n);
+void dequantize_q4_1(const void* src, float* dst, int64_t n);
+void dequantize_q5_0(const void* src, float* dst, int64_t n);
+void dequantize_q5_1(const void* src, float* dst, int64_t n);
+void dequantize_q8_0(const void* src, float* dst, int64_t n);
+
+// Float weight rows against a plain float activation row (any n).
+float vec_dot_f32(int64_t n, const void* w, const void* a);
+float vec_dot_f16(int64_t n, const void* w, const void* a);
+float vec_dot_bf16(int64_t n, const void* w, const void* a);
+void dequantize_f16(const void* src, float* dst, int64_t n);
+void dequantize_bf16(const void* src, float* dst, int64_t n);
+
+}  // namespace llmrt::avx2
