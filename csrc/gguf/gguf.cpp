@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_set>
@@ -74,6 +75,26 @@ bool is_valid_utf8(const std::string& s) {
         i += len;
     }
     return true;
+}
+
+// A name from the file, made safe for an error message: control bytes escaped (a NUL would cut
+// the Python message short) and very long names shortened.
+std::string quoted(const std::string& name) {
+    static const char* hex = "0123456789abcdef";
+    std::string out = "'";
+    size_t n = std::min<size_t>(name.size(), 120);
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)name[k];
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += (char)c;
+        }
+    }
+    if (n < name.size()) out += "...";
+    return out + "'";
 }
 
 Value parse_value(ByteReader& r, ValueType type, int depth);
@@ -151,28 +172,28 @@ TensorInfo parse_tensor_info(ByteReader& r) {
     if (!is_valid_utf8(t.name)) r.fail_at("tensor name is not valid UTF-8", start);
     uint32_t n_dims = r.read<uint32_t>("tensor n_dims");
     if (n_dims > (uint32_t)kMaxDims)
-        r.fail_at("tensor '" + t.name + "' has " + std::to_string(n_dims) +
+        r.fail_at("tensor " + quoted(t.name) + " has " + std::to_string(n_dims) +
                       " dimensions (at most 4 are supported)",
                   start);
     for (uint32_t d = 0; d < n_dims; d++) {
         int64_t ne = r.read<int64_t>("tensor dimension");
         // Zero-size dimensions are rejected too: an empty tensor is never a valid weight.
         if (ne <= 0)
-            r.fail_at("tensor '" + t.name + "' dimension " + std::to_string(d) + " is " +
+            r.fail_at("tensor " + quoted(t.name) + " dimension " + std::to_string(d) + " is " +
                           std::to_string(ne) + " (must be positive)",
                       start);
         t.shape.push_back(ne);
     }
     t.type = r.read<uint32_t>("tensor type");
     if (!type_is_known(t.type))
-        r.fail_at("tensor '" + t.name + "' has unknown type id " + std::to_string(t.type), start);
+        r.fail_at("tensor " + quoted(t.name) + " has unknown type id " + std::to_string(t.type), start);
     t.offset = r.read<uint64_t>("tensor offset");
     return t;
 }
 
 // Sizes the tensor and points it into the data section; fails on any inconsistency.
 void place_tensor(TensorInfo& t, ByteReader& r, uint64_t data_offset, uint64_t alignment) {
-    const std::string who = "tensor '" + t.name + "'";
+    const std::string who = "tensor " + quoted(t.name);
     int64_t n = 1;
     for (int64_t ne : t.shape)
         if (__builtin_mul_overflow(n, ne, &n)) r.fail_file(who + ": element count overflows int64");
@@ -233,11 +254,11 @@ void File::parse() {
         if (!is_valid_utf8(key)) r.fail_at("metadata key is not valid UTF-8", start);
         uint32_t type = r.read<uint32_t>("metadata value type");
         if (!is_valid_type(type))
-            r.fail_at("metadata key '" + key + "' has unknown value type " + std::to_string(type),
+            r.fail_at("metadata key " + quoted(key) + " has unknown value type " + std::to_string(type),
                       start);
         Value v = parse_value(r, (ValueType)type, 0);
         if (!value_index_.emplace(key, metadata_.size()).second)
-            r.fail_at("duplicate metadata key '" + key + "'", start);
+            r.fail_at("duplicate metadata key " + quoted(key), start);
         metadata_.emplace_back(std::move(key), std::move(v));
     }
     if (const Value* a = find_value("general.alignment")) alignment_ = alignment_from(*a, r);
@@ -248,7 +269,7 @@ void File::parse() {
         uint64_t start = r.pos();
         TensorInfo t = parse_tensor_info(r);
         if (!tensor_index_.emplace(t.name, tensors_.size()).second)
-            r.fail_at("duplicate tensor name '" + t.name + "'", start);
+            r.fail_at("duplicate tensor name " + quoted(t.name), start);
         tensors_.push_back(std::move(t));
     }
 
