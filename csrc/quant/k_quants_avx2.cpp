@@ -25,16 +25,40 @@ inline float half_to_float(half_bits h) { return _cvtsh_ss(h); }
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256((const __m256i*)p); }
 
-// Shuffle mask picking int16 element `lo` into every slot of the low 128-bit lane and element
-// `hi` into every slot of the high lane (indices within each lane's own 8 int16).
-inline __m256i pick16(int lo, int hi) {
-    const short ml = (short)((2 * lo + 1) << 8 | 2 * lo), mh = (short)((2 * hi + 1) << 8 | 2 * hi);
-    return _mm256_set_m128i(_mm_set1_epi16(mh), _mm_set1_epi16(ml));
-}
+// _mm256_shuffle_epi8 masks that broadcast one int16 of each 128-bit lane over that lane:
+// kPickSame[j] takes element j in both lanes, kPickPair[k] element 2k in the low lane and 2k+1
+// in the high lane. Kept in memory: built in registers, the compiler rematerializes them
+// inside the loop for lack of registers.
+#define LLMRT_PICK16(j) (uint8_t)(2 * (j)), (uint8_t)(2 * (j) + 1)
+#define LLMRT_PICK16x8(j) LLMRT_PICK16(j), LLMRT_PICK16(j), LLMRT_PICK16(j), LLMRT_PICK16(j), \
+                          LLMRT_PICK16(j), LLMRT_PICK16(j), LLMRT_PICK16(j), LLMRT_PICK16(j)
+alignas(32) const uint8_t kPickSame[8][32] = {
+    {LLMRT_PICK16x8(0), LLMRT_PICK16x8(0)}, {LLMRT_PICK16x8(1), LLMRT_PICK16x8(1)},
+    {LLMRT_PICK16x8(2), LLMRT_PICK16x8(2)}, {LLMRT_PICK16x8(3), LLMRT_PICK16x8(3)},
+    {LLMRT_PICK16x8(4), LLMRT_PICK16x8(4)}, {LLMRT_PICK16x8(5), LLMRT_PICK16x8(5)},
+    {LLMRT_PICK16x8(6), LLMRT_PICK16x8(6)}, {LLMRT_PICK16x8(7), LLMRT_PICK16x8(7)},
+};
+alignas(32) const uint8_t kPickPair[4][32] = {
+    {LLMRT_PICK16x8(0), LLMRT_PICK16x8(1)}, {LLMRT_PICK16x8(2), LLMRT_PICK16x8(3)},
+    {LLMRT_PICK16x8(4), LLMRT_PICK16x8(5)}, {LLMRT_PICK16x8(6), LLMRT_PICK16x8(7)},
+};
+#undef LLMRT_PICK16x8
+#undef LLMRT_PICK16
+
+inline __m256i pick_same(__m256i v, int j) { return _mm256_shuffle_epi8(v, load256(kPickSame[j])); }
+inline __m256i pick_pair(__m256i v, int k) { return _mm256_shuffle_epi8(v, load256(kPickPair[k])); }
 
 // Both 128-bit lanes hold lane `h` of v (h = 0 or 1).
 inline __m256i dup_lane(__m256i v, int h) {
     return h ? _mm256_permute2x128_si256(v, v, 0x11) : _mm256_permute2x128_si256(v, v, 0x00);
+}
+
+// Q4_K/Q5_K scales then mins as 16 bytes, built in registers (a byte-wise store followed by
+// a vector load would stall on store forwarding every super-block).
+inline __m128i scales_mins_q45(const uint8_t* packed) {
+    uint32_t u[4];
+    unpack_scale_min_k4_words(packed, u);
+    return _mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]);
 }
 
 }  // namespace
@@ -48,9 +72,7 @@ float vec_dot_q4_k_avx2(int64_t n, const void* vw, const void* va) {
     for (int64_t i = 0; i < n / QK_K; ++i) {
         const float d = a[i].d * half_to_float(w[i].d);
         const float dmin = a[i].d * half_to_float(w[i].dmin);
-        alignas(16) uint8_t smn[16];  // 8 scales then 8 mins
-        unpack_scale_min_k4(w[i].scales, smn, smn + 8);
-        const __m256i sm16 = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i*)smn));
+        const __m256i sm16 = _mm256_cvtepu8_epi16(scales_mins_q45(w[i].scales));  // 8 scales, 8 mins
         // mins: sub-block j covers bsums 2j and 2j+1
         const __m256i bs = load256(a[i].bsums);
         const __m128i bs_pair = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
@@ -66,8 +88,8 @@ float vec_dot_q4_k_avx2(int64_t n, const void* vw, const void* va) {
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qb, 4), m4);
             const __m256i p_lo = _mm256_maddubs_epi16(lo, load256(y + 64 * c));
             const __m256i p_hi = _mm256_maddubs_epi16(hi, load256(y + 64 * c + 32));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_shuffle_epi8(sc, pick16(2 * c, 2 * c))));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_shuffle_epi8(sc, pick16(2 * c + 1, 2 * c + 1))));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, pick_same(sc, 2 * c)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, pick_same(sc, 2 * c + 1)));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
@@ -86,9 +108,7 @@ float vec_dot_q5_k_avx2(int64_t n, const void* vw, const void* va) {
     for (int64_t i = 0; i < n / QK_K; ++i) {
         const float d = a[i].d * half_to_float(w[i].d);
         const float dmin = a[i].d * half_to_float(w[i].dmin);
-        alignas(16) uint8_t smn[16];
-        unpack_scale_min_k4(w[i].scales, smn, smn + 8);
-        const __m256i sm16 = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i*)smn));
+        const __m256i sm16 = _mm256_cvtepu8_epi16(scales_mins_q45(w[i].scales));  // 8 scales, 8 mins
         const __m256i bs = load256(a[i].bsums);
         const __m128i bs_pair = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
         const __m128i prod_m = _mm_madd_epi16(_mm256_extracti128_si256(sm16, 1), bs_pair);
@@ -107,8 +127,8 @@ float vec_dot_q5_k_avx2(int64_t n, const void* vw, const void* va) {
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), m4), _mm256_and_si256(h_hi, bit4));
             const __m256i p_lo = _mm256_maddubs_epi16(lo, load256(y + 64 * c));
             const __m256i p_hi = _mm256_maddubs_epi16(hi, load256(y + 64 * c + 32));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_shuffle_epi8(sc, pick16(2 * c, 2 * c))));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_shuffle_epi8(sc, pick16(2 * c + 1, 2 * c + 1))));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, pick_same(sc, 2 * c)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, pick_same(sc, 2 * c + 1)));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
@@ -144,7 +164,7 @@ float vec_dot_q6_k_avx2(int64_t n, const void* vw, const void* va) {
             const __m256i sch = dup_lane(sc16, h);  // the 8 group scales of this half, in both lanes
             for (int k = 0; k < 4; ++k) {
                 const __m256i p = _mm256_maddubs_epi16(q[k], load256(y + 32 * k));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, pick16(2 * k, 2 * k + 1))));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pick_pair(sch, k)));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -175,7 +195,7 @@ float vec_dot_q2_k_avx2(int64_t n, const void* vw, const void* va) {
             for (int j = 0; j < 4; ++j) {
                 const __m256i v = _mm256_and_si256(_mm256_srli_epi16(qv, 2 * j), m3);
                 const __m256i p = _mm256_maddubs_epi16(v, load256(y + 32 * j));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, pick16(2 * j, 2 * j + 1))));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pick_pair(sch, j)));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -191,9 +211,10 @@ float vec_dot_q3_k_avx2(int64_t n, const void* vw, const void* va) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; ++i) {
         const float d = a[i].d * half_to_float(w[i].d);
-        alignas(16) int8_t sc[16];
-        unpack_scales_q3_k(w[i].scales, sc);
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i*)sc));
+        uint32_t u[4];
+        unpack_scales_q3_k_words(w[i].scales, u);
+        const __m128i sc8 = _mm_sub_epi8(_mm_setr_epi32((int)u[0], (int)u[1], (int)u[2], (int)u[3]), _mm_set1_epi8(32));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         // the -4 offset: 4 * sum_g scale_g * bsums_g
         __m256i sumi = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load256(a[i].bsums)), 2);
         sumi = _mm256_sub_epi32(_mm256_setzero_si256(), sumi);
@@ -208,7 +229,7 @@ float vec_dot_q3_k_avx2(int64_t n, const void* vw, const void* va) {
                 const __m256i v = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qv, 2 * j), m3),
                                                   _mm256_and_si256(hb, bit2));
                 const __m256i p = _mm256_maddubs_epi16(v, load256(y + 32 * j));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, pick16(2 * j, 2 * j + 1))));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, pick_pair(sch, j)));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
