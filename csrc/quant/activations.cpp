@@ -5,6 +5,7 @@
 
 #include "quant/blocks.h"
 #include "quant/types.h"
+#include "runtime/fp16.h"
 
 namespace llmrt {
 namespace {
@@ -22,8 +23,10 @@ void prepare_a8_32(const float* x, block_a8_32* out, int64_t n) {
             out[b].qs[i] = (int8_t)q;
             sum += q;
         }
-        out[b].d = d;
-        out[b].s = d * (float)sum;
+        // Scales are rounded through fp16 as llama.cpp's Q8_0/Q8_1 activations store them, so
+        // both runtimes make the same rounding decisions downstream.
+        out[b].d = fp16_to_fp32(fp32_to_fp16(d));
+        out[b].s = fp16_to_fp32(fp32_to_fp16(d * (float)sum));
     }
 }
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from .base import ArchSpec
+from .gemma3 import GEMMA3
 from .llama import LLAMA
 
-REGISTRY: dict[str, ArchSpec] = {spec.name: spec for spec in (LLAMA,)}
+REGISTRY: dict[str, ArchSpec] = {spec.name: spec for spec in (LLAMA, GEMMA3)}
 
 
 def lookup(name: str) -> ArchSpec:

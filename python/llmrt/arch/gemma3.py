@@ -1,0 +1,40 @@
+"""gemma3: Gemma 3 (GGUF general.architecture == "gemma3").
+
+Differences from llama, all switches of the generic block:
+  - token embeddings scaled by sqrt(n_embd);
+  - Q and K RMS-normed per head before RoPE; post-attention and post-FFN norms (sandwich);
+  - GELU (tanh) gated FFN; NEOX RoPE;
+  - sliding-window layers (il % 6 < 5 unless the metadata gives a pattern) with RoPE base
+    10000 (or rope.freq_base_swa) and no scaling; global layers use the metadata's base/scaling;
+  - the GGUF norm weights already include Gemma's +1, so plain RMSNorm at run time;
+  - output head tied to the embedding; optional final logit soft-capping.
+"""
+
+from .base import ACT_GELU_TANH, ROPE_NEOX, ArchSpec, sqrt_embd_scale
+
+SWA_PERIOD = 6  # five local layers, then one global
+
+
+def _gemma3_extras(md, hp):
+    sqrt_embd_scale(md, hp)
+    hp["attn_scale"] = hp["head_dim_k"] ** -0.5
+    window = md.get("gemma3.attention.sliding_window")
+    if window:
+        hp["sliding_window"] = int(window)
+        pattern = md.get("gemma3.attention.sliding_window_pattern")
+        if pattern is not None and hasattr(pattern, "__len__"):
+            hp["layer_is_swa"] = [1 if p else 0 for p in pattern]
+        else:
+            period = int(pattern) if pattern else SWA_PERIOD
+            hp["layer_is_swa"] = [1 if il % period < period - 1 else 0 for il in range(hp["n_layer"])]
+    hp["rope_base_swa"] = float(md.get("gemma3.rope.freq_base_swa", 10000.0))
+    hp["rope_scale_swa"] = 1.0
+
+
+GEMMA3 = ArchSpec(
+    name="gemma3",
+    rope_mode=ROPE_NEOX,
+    activation=ACT_GELU_TANH,
+    extra_required=("attn_q_norm", "attn_k_norm", "post_attention_norm", "post_ffw_norm"),
+    customize=_gemma3_extras,
+)
