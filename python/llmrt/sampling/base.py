@@ -150,21 +150,34 @@ def top_k_indices(x: np.ndarray, k: int) -> np.ndarray:
     if k <= 0:
         return np.empty(0, dtype=np.intp)
     if n <= _SMALL or k * 64 > n:
-        idx = np.argpartition(x, n - k)[n - k:] if k < n else np.arange(n, dtype=np.intp)
+        pool = None
     else:
         cols = n // _ROWS
         grid = x[:cols * _ROWS].reshape(_ROWS, cols)
         col_max = grid.max(axis=0)
-        best = np.argpartition(col_max, cols - k)[cols - k:]
-        t = col_max[best].min()
+        t = np.partition(col_max, cols - k)[cols - k]
+        best = np.flatnonzero(col_max >= t)  # k columns, more when maxima tie at t
         r, c = np.nonzero(grid[:, best] >= t)
-        idx = r * cols + best[c]
+        pool = r * cols + best[c]
         if cols * _ROWS < n:
             tail = np.arange(cols * _ROWS, n, dtype=np.intp)
-            idx = np.concatenate([idx, tail[x[tail] >= t]])
-        if idx.size > k:
-            idx = idx[np.argpartition(x[idx], idx.size - k)[idx.size - k:]]
-    # descending value, then ascending id among ties (deterministic)
+            pool = np.concatenate([pool, tail[x[tail] >= t]])
+        pool = np.sort(pool)  # ascending ids, so ties at the k-th place go to the lowest ids
+    return _top_k_of(x, k, pool)
+
+
+def _top_k_of(x: np.ndarray, k: int, pool: np.ndarray | None) -> np.ndarray:
+    """Top k of x over `pool` (indices, or None for all): descending value, ascending index
+    among ties, including ties that straddle the k-th place."""
+    v = x if pool is None else x[pool]
+    if k < v.shape[0]:
+        kth = np.partition(v, v.shape[0] - k)[v.shape[0] - k]
+        above = np.flatnonzero(v > kth)
+        level = np.flatnonzero(v == kth)[: k - above.size]
+        sel = np.concatenate([above, level])
+    else:
+        sel = np.arange(v.shape[0], dtype=np.intp)
+    idx = sel if pool is None else pool[sel]
     idx = np.sort(idx)
     return idx[np.argsort(-x[idx], kind="stable")]
 
