@@ -396,3 +396,13 @@ def test_bad_inputs_raise():
         build_chain(SamplingParams(), 10).sample(np.zeros((2, 5), np.float32))
     with pytest.raises(SamplingError):
         SamplerChain([TopK(2)]).sample(np.zeros(5, np.float32))
+    banned = build_chain(SamplingParams(seed=1, ignore_eos=True), 3, eog_tokens=[0, 1, 2])
+    with pytest.raises(SamplingError):
+        banned.sample(np.zeros(3, np.float32))
+    with pytest.raises(SamplingError):
+        build_chain(SamplingParams(seed=1), 3).sample(np.array([0, np.nan, 1], np.float32))
+
+
+def test_ignore_eos_bans_end_of_generation():
+    chain = build_chain(SamplingParams(seed=1, temp=0.0, ignore_eos=True), 4, eog_tokens=[3])
+    assert chain.sample(logits_of(P4)) == 2

@@ -133,7 +133,10 @@ class Candidates:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """float32 softmax as llama.cpp computes it: expf(l - max), divided by the sum."""
-    e = np.exp(logits - logits.max(), dtype=np.float32)
+    mx = logits.max()
+    if not np.isfinite(mx):  # all -inf (everything banned) or NaN: no distribution
+        return np.full(logits.shape, np.nan, dtype=np.float32)
+    e = np.exp(logits - mx, dtype=np.float32)
     return e / np.float32(e.sum(dtype=np.float64))
 
 

@@ -68,7 +68,9 @@ class Dist(_Seeded):
             cands.selected = 0
             cands.probs = np.ones(1, dtype=np.float32)
             return
-        e = np.exp(cands.logits - cands.logits.max(), dtype=np.float32)
+        mx = cands.logits.max()
+        check(bool(np.isfinite(mx)), f"cannot sample: the largest remaining logit is {mx}")
+        e = np.exp(cands.logits - mx, dtype=np.float32)
         cands.selected = draw(e, self._rng)
         cands.probs = (e / e.sum(dtype=np.float64)).astype(np.float32)
 
