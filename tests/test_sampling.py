@@ -291,6 +291,8 @@ def test_chain_variants():
     assert [s.name for s in build_chain(SamplingParams(mirostat=2), 10).samplers] == ["temp-ext", "mirostat-v2"]
     assert [s.name for s in build_chain(SamplingParams(mirostat=1), 10).samplers] == ["temp-ext", "mirostat"]
     assert [s.name for s in build_chain(SamplingParams(samplers="kt"), 10).samplers] == ["top-k", "temp-ext", "dist"]
+    assert [s.name for s in build_chain(SamplingParams(samplers="temp"), 10).samplers] == ["temp-ext", "dist"]
+    assert [s.name for s in build_chain(SamplingParams(samplers="min_p;top_k"), 10).samplers] == ["min-p", "top-k", "dist"]
     ch = build_chain(SamplingParams(ignore_eos=True, logit_bias={1: 1.0}), 10, eog_tokens=[2])
     assert ch.samplers[0].name == "logit-bias"
 

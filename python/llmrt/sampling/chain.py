@@ -95,12 +95,13 @@ class SamplingParams:
     def sampler_names(self) -> list[str]:
         seq = self.samplers
         if isinstance(seq, str):
-            if any(c not in _SAMPLER_CHARS for c in seq) and ";" in seq:
-                seq = seq.split(";")
+            # "top_k;temperature" (llama.cpp --samplers) or "kt" (llama.cpp --sampling-seq)
+            if ";" in seq or seq.strip().lower().replace("-", "_") in _SAMPLER_NAMES:
+                seq = [s for s in seq.split(";") if s.strip()]
             elif all(c in _SAMPLER_CHARS for c in seq):
                 return [_SAMPLER_CHARS[c] for c in seq]
             else:
-                seq = [seq]
+                raise SamplingError(f"unknown sampler sequence {seq!r}")
         names = []
         for s in seq:
             key = s.strip().lower().replace("-", "_")
