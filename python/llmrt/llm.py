@@ -42,6 +42,7 @@ class LLM:
         self.n_batch = int(n_batch)
         self.n_threads = int(n_threads) if n_threads else _core.physical_cores()
         self._ctx = _core.Context(self._model, self.n_ctx, n_seq_max, self.n_threads)
+        self._cached: list[int] = []  # tokens whose K/V sit in cells 0..len-1 of sequence 0
 
     def __repr__(self) -> str:
         return f"LLM({str(self.model_path)!r}, architecture={self.architecture!r}, n_ctx={self.n_ctx})"
@@ -81,5 +82,36 @@ class LLM:
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Teacher-forced logits (len(tokens), n_vocab) of one sequence, from a fresh context."""
         ids = self._check_tokens(tokens)
+        self.reset()
+        out = self._decode_span(ids, 0, want_all=True)
+        self._cached = ids.tolist()
+        return out
+
+    def reset(self) -> None:
+        """Empty the KV cache."""
         self._ctx.clear()
-        return self._decode_span(ids, 0, want_all=True)
+        self._cached = []
+
+    def eval_prefix(self, tokens: Sequence[int]) -> np.ndarray:
+        """Make the cache hold exactly `tokens`, reusing the longest cached prefix, and return
+        the logits (n_vocab,) after the last token. At least the last token is recomputed."""
+        ids = self._check_tokens(tokens)
+        keep = 0
+        limit = min(len(self._cached), ids.size - 1)
+        while keep < limit and self._cached[keep] == ids[keep]:
+            keep += 1
+        if keep < len(self._cached):
+            # drop the diverging tail: those cells become free
+            self._ctx.cell_pos[keep:len(self._cached)] = -1
+            self._ctx.cell_seqs[keep:len(self._cached)] = 0
+        self._cached = self._cached[:keep]
+        out = self._decode_span(ids[keep:], keep, want_all=False)
+        self._cached = ids.tolist()
+        return out[-1]
+
+    def eval_next(self, token: int) -> np.ndarray:
+        """Append one token to the cached sequence; logits (n_vocab,) after it."""
+        ids = self._check_tokens([token])
+        out = self._decode_span(ids, len(self._cached), want_all=False)
+        self._cached.append(int(token))
+        return out[-1]
