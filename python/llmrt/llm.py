@@ -3,6 +3,10 @@
     llm = llmrt.LLM("smollm2-135m")
     llm.logits([1, 2, 3])            # (3, n_vocab) teacher-forced logits, fresh context
 
+    llm.generate("Once upon a time", max_tokens=64, temperature=0.8, seed=1)
+    for piece in llm.stream("Hello"): ...
+    llm.chat([{"role": "user", "content": "Hi"}])
+
 The native core does the arithmetic; this class decides which KV cells tokens go to. Until the
 slot manager (kv.py) lands, one sequence uses cells 0..n-1 in order.
 """
@@ -10,13 +14,16 @@ slot manager (kv.py) lands, one sequence uses cells 0..n-1 in order.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from functools import cached_property
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from . import _core, arch, models
+from . import _core, arch, chat as chat_templates, models
 from .errors import ContextError, ModelError
+from .generation import GenerationStats, generate_pieces
 from .gguf_file import GGUFFile
+from .sampling import SamplingParams
 
 DEFAULT_N_BATCH = 512
 
@@ -115,3 +122,69 @@ class LLM:
         out = self._decode_span(ids, len(self._cached), want_all=False)
         self._cached.append(int(token))
         return out[-1]
+
+    # ---- text ---------------------------------------------------------------------------
+
+    @cached_property
+    def tokenizer(self):
+        from .tokenizer import Tokenizer
+
+        return Tokenizer.from_metadata(self.metadata)
+
+    def tokenize(self, text: str | bytes, add_special: bool = True, parse_special: bool = False) -> list[int]:
+        return self.tokenizer.tokenize(text, add_special=add_special, parse_special=parse_special)
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.detokenize(ids)
+
+    # ---- generation ---------------------------------------------------------------------
+
+    def _prompt_ids(self, prompt: str | Sequence[int]) -> list[int]:
+        if isinstance(prompt, str):
+            ids = self.tokenize(prompt, add_special=True, parse_special=True)
+        else:
+            ids = [int(t) for t in prompt]
+        if not ids:
+            raise ContextError("empty prompt")
+        if len(ids) >= self.n_ctx:
+            raise ContextError(f"prompt of {len(ids)} tokens does not fit in the context of {self.n_ctx}")
+        return ids
+
+    def stream(self, prompt: str | Sequence[int], max_tokens: int = 128, stop: Sequence[str] = (),
+               stats: GenerationStats | None = None, **sampling) -> Iterator[str]:
+        """Yield the completion's text as it decodes. Sampling keywords use llama.cpp's names
+        (temp/temperature, top_k, top_p, min_p, repeat_penalty, seed, ...)."""
+        params = SamplingParams.from_kwargs(**sampling)
+        ids = self._prompt_ids(prompt)
+        return generate_pieces(self, ids, int(max_tokens), list(stop), params,
+                               stats if stats is not None else GenerationStats())
+
+    def generate(self, prompt: str | Sequence[int] | list[str], max_tokens: int = 128,
+                 stop: Sequence[str] = (), **sampling) -> str | list[str]:
+        """The completion of a prompt; a list of prompts gives a list of completions (run one
+        after another until the batching engine lands)."""
+        if isinstance(prompt, list) and prompt and isinstance(prompt[0], str):
+            return [self.generate(p, max_tokens, stop, **sampling) for p in prompt]
+        return "".join(self.stream(prompt, max_tokens, stop, **sampling))
+
+    def apply_chat_template(self, messages: Sequence[Mapping[str, Any]], add_generation_prompt: bool = True) -> str:
+        tok = self.tokenizer
+        return chat_templates.render(
+            self.metadata.get("tokenizer.chat_template"), messages,
+            bos_token=tok.token_text(tok.bos_id) if tok.bos_id is not None and tok.bos_id >= 0 else "",
+            eos_token=tok.token_text(tok.eos_id) if tok.eos_id is not None and tok.eos_id >= 0 else "",
+            add_generation_prompt=add_generation_prompt)
+
+    def chat_prompt_ids(self, messages: Sequence[Mapping[str, Any]]) -> list[int]:
+        text = self.apply_chat_template(messages)
+        tok = self.tokenizer
+        bos = tok.token_text(tok.bos_id) if tok.bos_id is not None and tok.bos_id >= 0 else None
+        # Templates that write the BOS token themselves must not get a second one.
+        add_special = not (bos and text.startswith(bos))
+        return self.tokenize(text, add_special=add_special, parse_special=True)
+
+    def chat(self, messages: Sequence[Mapping[str, Any]], max_tokens: int = 256, stream: bool = False,
+             stop: Sequence[str] = (), **sampling):
+        """Answer a conversation using the model's own chat template (str, or pieces if stream)."""
+        pieces = self.stream(self.chat_prompt_ids(messages), max_tokens, stop, **sampling)
+        return pieces if stream else "".join(pieces)

@@ -1,0 +1,183 @@
+"""The `llmrt` command: run, chat, info, pull.
+
+    llmrt run smollm2-135m "Once upon a time" -n 64 --temp 0.7 --stats
+    llmrt chat smollm2-135m --system "You are terse."
+    llmrt info gemma3-270m
+    llmrt pull gemma3-270m
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import LLMRTError
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="GGUF path or alias (smollm2-135m, gemma3-270m)")
+    p.add_argument("-c", "--ctx-size", type=int, default=4096, help="context size in tokens")
+    p.add_argument("-t", "--threads", type=int, default=None, help="threads (default: physical cores)")
+
+
+def add_sampling_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", "--max-tokens", "--n-predict", dest="max_tokens", type=int, default=256)
+    p.add_argument("--temp", type=float, default=0.8)
+    p.add_argument("--top-k", type=int, default=40)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--min-p", type=float, default=0.05)
+    p.add_argument("--repeat-penalty", type=float, default=1.0)
+    p.add_argument("--repeat-last-n", type=int, default=64)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--ignore-eos", action="store_true")
+    p.add_argument("--stats", action="store_true", help="print prefill and decode speed at the end")
+
+
+def sampling_kwargs(args) -> dict:
+    return dict(temp=args.temp, top_k=args.top_k, top_p=args.top_p, min_p=args.min_p,
+                penalty_repeat=args.repeat_penalty, penalty_last_n=args.repeat_last_n,
+                seed=args.seed, ignore_eos=args.ignore_eos)
+
+
+def load(args):
+    from .llm import LLM
+
+    return LLM(args.model, n_ctx=args.ctx_size, n_threads=args.threads)
+
+
+def print_stats(stats) -> None:
+    pre = stats.prompt_tokens / stats.prefill_seconds if stats.prefill_seconds else 0.0
+    dec = stats.generated_tokens / stats.decode_seconds if stats.decode_seconds else 0.0
+    print(f"\nprefill: {stats.prompt_tokens} tokens, {pre:.1f} tok/s | decode: "
+          f"{stats.generated_tokens} tokens, {dec:.1f} tok/s", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    from .generation import GenerationStats
+
+    llm = load(args)
+    stats = GenerationStats()
+    for piece in llm.stream(args.prompt, max_tokens=args.max_tokens, stats=stats, **sampling_kwargs(args)):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    if args.stats:
+        print_stats(stats)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from .generation import GenerationStats
+
+    llm = load(args)
+    messages = [{"role": "system", "content": args.system}] if args.system else []
+    interactive = sys.stdin.isatty()
+    while True:
+        try:
+            line = input("> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            break
+        if not interactive and line == "":
+            break
+        line = line.rstrip("\n")
+        if line.strip() in ("/exit", "/quit"):
+            break
+        if line.strip() == "/clear":
+            messages = messages[:1] if args.system else []
+            continue
+        if not line.strip():
+            continue
+        messages.append({"role": "user", "content": line})
+        stats = GenerationStats()
+        answer = []
+        try:
+            for piece in llm.stream(llm.chat_prompt_ids(messages), max_tokens=args.max_tokens,
+                                    stats=stats, **sampling_kwargs(args)):
+                answer.append(piece)
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            pass  # Ctrl-C ends this answer, not the chat
+        sys.stdout.write("\n")
+        messages.append({"role": "assistant", "content": "".join(answer)})
+        if args.stats:
+            print_stats(stats)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from collections import Counter
+
+    from . import models
+    from .gguf_file import GGUFFile
+
+    path = models.resolve(args.model)
+    f = GGUFFile(path)
+    md = f.metadata
+    arch = md.get("general.architecture", "?")
+    n_params = sum(t.n_elements for t in f.tensors)
+    types = Counter()
+    for t in f.tensors:
+        types[t.type_name] += t.n_elements
+    rows = [
+        ("file", str(path)),
+        ("size", f"{path.stat().st_size / 2**20:.1f} MiB"),
+        ("name", md.get("general.name", "")),
+        ("architecture", arch),
+        ("parameters", f"{n_params / 1e6:.1f} M"),
+        ("layers", md.get(f"{arch}.block_count", "?")),
+        ("embedding", md.get(f"{arch}.embedding_length", "?")),
+        ("heads (kv)", f"{md.get(f'{arch}.attention.head_count', '?')} ({md.get(f'{arch}.attention.head_count_kv', '?')})"),
+        ("context length", md.get(f"{arch}.context_length", "?")),
+        ("vocabulary", f"{len(md.get('tokenizer.ggml.tokens', []))} ({md.get('tokenizer.ggml.model', '?')})"),
+        ("chat template", "yes" if md.get("tokenizer.chat_template") else "no"),
+        ("quantization", ", ".join(f"{k} {100 * v / n_params:.0f}%" for k, v in types.most_common())),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def cmd_pull(args) -> int:
+    from . import models
+
+    print(models.resolve(args.model, progress=True))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmrt", description="Run GGUF language models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="one completion, streamed")
+    add_model_args(p)
+    p.add_argument("prompt")
+    add_sampling_args(p)
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("chat", help="interactive chat with the model's template")
+    add_model_args(p)
+    p.add_argument("--system", default=None)
+    add_sampling_args(p)
+    p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("info", help="describe a model file")
+    p.add_argument("model")
+    p.set_defaults(func=cmd_info)
+    p = sub.add_parser("pull", help="fetch a model alias into the cache")
+    p.add_argument("model")
+    p.set_defaults(func=cmd_pull)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LLMRTError as e:
+        print(f"llmrt: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
