@@ -14,7 +14,7 @@ from ..errors import TokenizerError
 from . import pretokenize
 from .bpe import BPETokenizer
 from .detokenize import PieceTable, StreamingDetokenizer, clean_spaces
-from .special import partition
+from .special import SpecialTokens, partition
 from .spm import SPMTokenizer
 from .vocab import ATTR_CONTROL, Vocab
 
@@ -33,6 +33,7 @@ class Tokenizer:
             vocab.set_add_bos_default(self.pre.add_bos)
             self._impl = BPETokenizer(vocab, self.pre)
         self._pieces = PieceTable(vocab, spm_style=vocab.model == "llama")
+        self._specials = SpecialTokens(vocab.special_tokens)
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> "Tokenizer":
@@ -103,7 +104,7 @@ class Tokenizer:
             if v.bos_id < 0:
                 raise TokenizerError("model asks for a BOS token but has none")
             out.append(v.bos_id)
-        frags = partition(text, v.special_tokens, parse_special)
+        frags = partition(text, self._specials, parse_special)
         if v.model == "llama":
             prev_special = True  # SentencePiece adds its space prefix at the start and after specials
             for f in frags:
