@@ -16,34 +16,10 @@ DATA = os.path.join(os.path.dirname(__file__), "data")
 
 @functools.lru_cache(maxsize=None)
 def load_metadata(path: str) -> dict:
-    """GGUF metadata in llmrt.GGUFFile(path).metadata's format, read with gguf.GGUFReader.
-    (Stand-in until GGUFFile lands: swap this one function.)"""
-    import gguf
+    """GGUF metadata as the runtime reads it (llmrt's own loader)."""
+    from llmrt import GGUFFile
 
-    reader = gguf.GGUFReader(path)
-    md = {}
-    for key, f in reader.fields.items():
-        if not f.types:
-            continue
-        t = f.types[0]
-        if t == gguf.GGUFValueType.ARRAY:
-            sub = f.types[1]
-            if sub == gguf.GGUFValueType.STRING:
-                md[key] = [bytes(f.parts[i]).decode("utf-8") for i in f.data]
-            elif sub != gguf.GGUFValueType.ARRAY:
-                md[key] = (np.concatenate([f.parts[i] for i in f.data]) if f.data
-                           else np.array([], dtype=f.parts[-1].dtype))
-        elif t == gguf.GGUFValueType.STRING:
-            md[key] = bytes(f.parts[f.data[0]]).decode("utf-8")
-        else:
-            v = f.parts[f.data[0]][0]
-            if t == gguf.GGUFValueType.BOOL:
-                md[key] = bool(v)
-            elif t in (gguf.GGUFValueType.FLOAT32, gguf.GGUFValueType.FLOAT64):
-                md[key] = float(v)
-            else:
-                md[key] = int(v)
-    return md
+    return GGUFFile(path).metadata
 
 
 @functools.lru_cache(maxsize=None)

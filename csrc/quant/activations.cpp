@@ -23,10 +23,10 @@ void prepare_a8_32(const float* x, block_a8_32* out, int64_t n) {
             out[b].qs[i] = (int8_t)q;
             sum += q;
         }
-        // Scales are rounded through fp16 as llama.cpp's Q8_0/Q8_1 activations store them, so
-        // both runtimes make the same rounding decisions downstream.
+        // The scale is rounded through fp16 as llama.cpp's Q8_0/Q8_1 activations store it;
+        // s is kept exact (= d * sum) so offsets cancel exactly in the dot products.
         out[b].d = fp16_to_fp32(fp32_to_fp16(d));
-        out[b].s = fp16_to_fp32(fp32_to_fp16(d * (float)sum));
+        out[b].s = out[b].d * (float)sum;
     }
 }
 
