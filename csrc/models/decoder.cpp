@@ -39,9 +39,9 @@ void Context::attention_block(int il, const Batch& b) {
     const int64_t v_dim = (int64_t)hp.n_head_kv * hp.head_dim_v;
 
     ops::rms_norm(s_.x.data(), L.attn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
-    ops::matmul(pool_, L.wq, s_.h.data(), n, s_.q.data(), s_.act);
-    ops::matmul(pool_, L.wk, s_.h.data(), n, s_.k.data(), s_.act);
-    ops::matmul(pool_, L.wv, s_.h.data(), n, s_.v.data(), s_.act);
+    const ops::WeightView* qkv[3] = {&L.wq, &L.wk, &L.wv};
+    float* qkv_out[3] = {s_.q.data(), s_.k.data(), s_.v.data()};
+    ops::matmul_multi(pool_, qkv, qkv_out, 3, s_.h.data(), n, s_.act);
     add_bias(s_.q.data(), L.bq, n);
     add_bias(s_.k.data(), L.bk, n);
     add_bias(s_.v.data(), L.bv, n);
@@ -85,8 +85,9 @@ void Context::ffn_block(int il, int64_t n) {
     const LayerWeights& L = model_->layer(il);
     const int64_t n_ff = L.ffn_up.n_out;
     ops::rms_norm(s_.x.data(), L.ffn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
-    ops::matmul(pool_, L.ffn_gate, s_.h.data(), n, s_.gate.data(), s_.act);
-    ops::matmul(pool_, L.ffn_up, s_.h.data(), n, s_.up.data(), s_.act);
+    const ops::WeightView* gate_up[2] = {&L.ffn_gate, &L.ffn_up};
+    float* gate_up_out[2] = {s_.gate.data(), s_.up.data()};
+    ops::matmul_multi(pool_, gate_up, gate_up_out, 2, s_.h.data(), n, s_.act);
     ops::gated_activation(hp.activation, s_.gate.data(), s_.up.data(), n * n_ff);
     ops::matmul(pool_, L.ffn_down, s_.gate.data(), n, s_.h.data(), s_.act);
     if (!L.post_ffn_norm.empty())

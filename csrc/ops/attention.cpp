@@ -1,5 +1,12 @@
+// Fused attention with an online softmax over tiles of cells.
+//
+// Work item = (token, KV head, split). The query heads sharing a KV head (grouped-query
+// attention) are processed together so each K/V row is read once per group. For decode, where
+// tokens x KV heads is far smaller than the thread count, the visible cells are split into
+// chunks whose partial (max, sum, accumulator) are merged afterwards ("split-K" decoding).
 #include "ops/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -9,35 +16,60 @@
 namespace llmrt::ops {
 namespace {
 
+constexpr int kTile = 32;          // cells scored before the running max is updated
 constexpr int kMaxHeadDim = 1024;
+constexpr int kMaxGroup = 16;      // query heads per KV head
 
-void attend_one(const AttentionArgs& a, const VecKernels& vk, int64_t t, int h) {
-    const int kv_head = h / (a.n_head / a.n_head_kv);
-    const float* q = a.q + (t * a.n_head + h) * a.head_dim_k;
+// Running softmax state of one query head: max m, sum l, unnormalised output acc.
+struct Partial {
+    float m, l;
+    float* acc;  // (head_dim_v)
+};
+
+void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int kv_head, const int32_t* cells,
+                  int64_t n_cells, Partial* part, int group) {
     const int64_t k_stride = (int64_t)a.n_head_kv * a.head_dim_k;
     const int64_t v_stride = (int64_t)a.n_head_kv * a.head_dim_v;
     const uint16_t* k_base = a.k_cache + (int64_t)kv_head * a.head_dim_k;
     const uint16_t* v_base = a.v_cache + (int64_t)kv_head * a.head_dim_v;
-    float acc[kMaxHeadDim];
-    for (int i = 0; i < a.head_dim_v; ++i) acc[i] = 0.0f;
-    float m = -std::numeric_limits<float>::infinity(), l = 0.0f;
-    for (int32_t cell : a.visible[t]) {
-        float s = vk.dot_f32_f16(q, k_base + cell * k_stride, a.head_dim_k) * a.scale;
-        if (a.softcap > 0.0f) s = a.softcap * std::tanh(s / a.softcap);
-        if (s > m) {
-            // new maximum: rescale what was accumulated so far
-            const float r = std::exp(m - s);
-            if (l > 0.0f) vk.scale_f32(acc, r, a.head_dim_v);
-            l *= r;
-            m = s;
-        }
-        const float p = std::exp(s - m);
-        l += p;
-        vk.axpy_f16(acc, p, v_base + cell * v_stride, a.head_dim_v);
+    const float* q0 = a.q + (t * a.n_head + (int64_t)kv_head * group) * a.head_dim_k;
+    for (int j = 0; j < group; ++j) {
+        part[j].m = -std::numeric_limits<float>::infinity();
+        part[j].l = 0.0f;
+        std::fill(part[j].acc, part[j].acc + a.head_dim_v, 0.0f);
     }
-    float* out = a.out + (t * a.n_head + h) * a.head_dim_v;
-    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    for (int i = 0; i < a.head_dim_v; ++i) out[i] = acc[i] * inv;
+    float scores[kMaxGroup][kTile];
+    for (int64_t c0 = 0; c0 < n_cells; c0 += kTile) {
+        const int n = (int)std::min<int64_t>(kTile, n_cells - c0);
+        for (int i = 0; i < n; ++i) {
+            const uint16_t* k = k_base + cells[c0 + i] * k_stride;
+            for (int j = 0; j < group; ++j) {
+                float s = vk.dot_f32_f16(q0 + j * a.head_dim_k, k, a.head_dim_k) * a.scale;
+                if (a.softcap > 0.0f) s = a.softcap * std::tanh(s / a.softcap);
+                scores[j][i] = s;
+            }
+        }
+        for (int j = 0; j < group; ++j) {
+            float tile_max = scores[j][0];
+            for (int i = 1; i < n; ++i) tile_max = std::max(tile_max, scores[j][i]);
+            if (tile_max > part[j].m) {
+                // a new maximum: rescale what was accumulated (skipped while nothing was)
+                const float r = std::exp(part[j].m - tile_max);
+                if (part[j].l > 0.0f) vk.scale_f32(part[j].acc, r, a.head_dim_v);
+                part[j].l *= r;
+                part[j].m = tile_max;
+            }
+            for (int i = 0; i < n; ++i) {
+                const float p = std::exp(scores[j][i] - part[j].m);
+                scores[j][i] = p;
+                part[j].l += p;
+            }
+        }
+        for (int i = 0; i < n; ++i) {
+            const uint16_t* v = v_base + cells[c0 + i] * v_stride;
+            for (int j = 0; j < group; ++j) vk.axpy_f16(part[j].acc, scores[j][i], v, a.head_dim_v);
+        }
+    }
 }
 
 }  // namespace
@@ -45,11 +77,63 @@ void attend_one(const AttentionArgs& a, const VecKernels& vk, int64_t t, int h) 
 void attention(ThreadPool& pool, const AttentionArgs& a) {
     if (a.head_dim_v > kMaxHeadDim || a.head_dim_k > kMaxHeadDim)
         throw ModelError("attention head size above " + std::to_string(kMaxHeadDim));
+    if (a.n_head_kv <= 0 || a.n_head % a.n_head_kv != 0 || a.n_head / a.n_head_kv > kMaxGroup)
+        throw ModelError("attention: unsupported head grouping");
     const VecKernels& vk = vec_kernels();
-    const int64_t n_tasks = a.n_tokens * a.n_head;
-    pool.parallel_for(n_tasks, 1, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) attend_one(a, vk, i / a.n_head, (int)(i % a.n_head));
+    const int group = a.n_head / a.n_head_kv;
+    const int64_t items = a.n_tokens * a.n_head_kv;
+
+    // Enough splits that every thread has work; none below 64 cells per split.
+    int64_t longest = 0;
+    for (int64_t t = 0; t < a.n_tokens; ++t) longest = std::max<int64_t>(longest, (int64_t)a.visible[t].size());
+    int64_t n_split = 1;
+    if (items < 4 * pool.size()) n_split = std::max<int64_t>(1, std::min<int64_t>((4 * pool.size() + items - 1) / items, longest / 64));
+
+    // Partials: (items, n_split, group) states of (m, l, acc[head_dim_v]).
+    const int64_t n_parts = items * n_split * group;
+    std::vector<float> ml((size_t)n_parts * 2);
+    std::vector<float> acc((size_t)n_parts * a.head_dim_v);
+    pool.parallel_for(items * n_split, 1, [&](int64_t w0, int64_t w1) {
+        Partial part[kMaxGroup];
+        for (int64_t w = w0; w < w1; ++w) {
+            const int64_t item = w / n_split, split = w % n_split;
+            const int64_t t = item / a.n_head_kv;
+            const int kv_head = (int)(item % a.n_head_kv);
+            const std::vector<int32_t>& vis = a.visible[t];
+            const int64_t per = ((int64_t)vis.size() + n_split - 1) / n_split;
+            const int64_t c0 = std::min<int64_t>((int64_t)vis.size(), split * per);
+            const int64_t c1 = std::min<int64_t>((int64_t)vis.size(), c0 + per);
+            for (int j = 0; j < group; ++j) part[j].acc = &acc[((w * group) + j) * a.head_dim_v];
+            attend_chunk(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
+            for (int j = 0; j < group; ++j) {
+                ml[((w * group) + j) * 2] = part[j].m;
+                ml[((w * group) + j) * 2 + 1] = part[j].l;
+            }
+        }
     });
+
+    // Merge the splits of each (token, head) and normalise.
+    for (int64_t item = 0; item < items; ++item) {
+        const int64_t t = item / a.n_head_kv;
+        const int kv_head = (int)(item % a.n_head_kv);
+        for (int j = 0; j < group; ++j) {
+            float m = -std::numeric_limits<float>::infinity();
+            for (int64_t s = 0; s < n_split; ++s) m = std::max(m, ml[(((item * n_split + s) * group) + j) * 2]);
+            float* out = a.out + (t * a.n_head + (int64_t)kv_head * group + j) * a.head_dim_v;
+            std::fill(out, out + a.head_dim_v, 0.0f);
+            float l = 0.0f;
+            for (int64_t s = 0; s < n_split; ++s) {
+                const int64_t p = ((item * n_split + s) * group) + j;
+                if (ml[p * 2 + 1] <= 0.0f) continue;  // an empty split
+                const float r = std::exp(ml[p * 2] - m);
+                l += ml[p * 2 + 1] * r;
+                const float* src = &acc[p * a.head_dim_v];
+                for (int i = 0; i < a.head_dim_v; ++i) out[i] += src[i] * r;
+            }
+            const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+            for (int i = 0; i < a.head_dim_v; ++i) out[i] *= inv;
+        }
+    }
 }
 
 }  // namespace llmrt::ops

@@ -9,23 +9,60 @@ namespace llmrt::ops {
 
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             std::vector<uint8_t>& scratch) {
-    const TypeTraits& tr = type_traits(w.type);
-    if (!tr.vec_dot) throw ModelError(std::string("no dot product kernel for type ") + (tr.name ? tr.name : "?"));
-    const size_t act_bytes = act_row_size(tr.act, w.n_in);
-    if (scratch.size() < act_bytes * (size_t)n_tokens) scratch.resize(act_bytes * (size_t)n_tokens);
+    const WeightView* ws[1] = {&w};
+    float* ys[1] = {y};
+    matmul_multi(pool, ws, ys, 1, x, n_tokens, scratch);
+}
+
+void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* const* outputs, int count,
+                  const float* x, int64_t n_tokens, std::vector<uint8_t>& scratch) {
+    constexpr int kMaxWeights = 4;
+    constexpr int kFormats = 3;  // ActFormat values
+    if (count < 1 || count > kMaxWeights) throw InvalidArgument("matmul_multi: 1..4 weights");
+    const int64_t n_in = weights[0]->n_in;
+    const TypeTraits* traits[kMaxWeights];
+    size_t act_bytes[kFormats] = {0, 0, 0}, act_offset[kFormats] = {0, 0, 0};
+    bool needed[kFormats] = {false, false, false};
+    int64_t total_rows = 0;
+    for (int i = 0; i < count; ++i) {
+        traits[i] = &type_traits(weights[i]->type);
+        if (!traits[i]->vec_dot)
+            throw ModelError(std::string("no dot product kernel for type ") + (traits[i]->name ? traits[i]->name : "?"));
+        if (weights[i]->n_in != n_in) throw InvalidArgument("matmul_multi: weights differ in input size");
+        needed[(int)traits[i]->act] = true;
+        total_rows += weights[i]->n_out;
+    }
+    size_t total = 0;
+    for (int f = 0; f < kFormats; ++f) {
+        if (!needed[f]) continue;
+        act_bytes[f] = act_row_size((ActFormat)f, n_in);
+        act_offset[f] = total;
+        total += act_bytes[f] * (size_t)n_tokens;
+    }
+    if (scratch.size() < total) scratch.resize(total);
     uint8_t* act = scratch.data();
-    const int64_t n_in = w.n_in;
-    pool.parallel_for(n_tokens, 8, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) prepare_activations(tr.act, x + t * n_in, act + t * act_bytes, n_in);
-    });
-    const VecDotFn dot = tr.vec_dot;
-    const int64_t n_out = w.n_out;
-    // Small bands balance the two-core case and keep a band's rows in L1/L2 across tokens.
-    const int64_t grain = std::max<int64_t>(4, n_out / (pool.size() * 16));
-    pool.parallel_for(n_out, grain, [&](int64_t r0, int64_t r1) {
+    for (int f = 0; f < kFormats; ++f) {
+        if (!needed[f]) continue;
+        pool.parallel_for(n_tokens, 8, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t)
+                prepare_activations((ActFormat)f, x + t * n_in, act + act_offset[f] + t * act_bytes[f], n_in);
+        });
+    }
+    // Rows of all weights form one index space; small bands balance the threads and keep a
+    // band's rows hot in cache while every token runs against them.
+    const int64_t grain = std::max<int64_t>(4, total_rows / (pool.size() * 16));
+    pool.parallel_for(total_rows, grain, [&](int64_t r0, int64_t r1) {
+        int i = 0;
+        int64_t base = 0;
         for (int64_t r = r0; r < r1; ++r) {
-            const uint8_t* row = w.row(r);
-            for (int64_t t = 0; t < n_tokens; ++t) y[t * n_out + r] = dot(n_in, row, act + t * act_bytes);
+            while (r - base >= weights[i]->n_out) base += weights[i++]->n_out;
+            const WeightView& w = *weights[i];
+            const int f = (int)traits[i]->act;
+            const VecDotFn dot = traits[i]->vec_dot;
+            const uint8_t* row = w.row(r - base);
+            const uint8_t* a = act + act_offset[f];
+            float* y = outputs[i];
+            for (int64_t t = 0; t < n_tokens; ++t) y[t * w.n_out + (r - base)] = dot(n_in, row, a + t * act_bytes[f]);
         }
     });
 }

@@ -25,6 +25,12 @@ struct WeightView {
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             std::vector<uint8_t>& scratch);
 
+// Several weights applied to the same input in one parallel region (Q/K/V, gate/up): the input
+// is prepared once per activation format and the threads never wait between the matrices.
+// outputs[i] is (n_tokens, weights[i]->n_out).
+void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* const* outputs, int count,
+                  const float* x, int64_t n_tokens, std::vector<uint8_t>& scratch);
+
 // out (n, n_in) = dequantized rows ids[0..n) of W (embedding lookup).
 void get_rows(const WeightView& w, const int32_t* ids, int64_t n, float* out);
 
