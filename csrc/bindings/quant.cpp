@@ -129,6 +129,7 @@ void bind_quant(py::module_& m) {
         d["can_quantize"] = t.quantize != nullptr;
         d["can_dot"] = t.vec_dot != nullptr;
         d["act_format"] = (int)t.act;
+        d["can_unpack"] = t.unpack != nullptr;
         return d;
     }, py::arg("type"), "Block size, bytes per block and supported operations of a ggml type id.");
 }

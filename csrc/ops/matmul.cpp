@@ -21,7 +21,14 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
     constexpr int kFormats = 3;  // ActFormat values
     if (count < 1 || count > kMaxWeights) throw InvalidArgument("matmul_multi: 1..4 weights");
     const int64_t n_in = weights[0]->n_in;
+    // From a few tokens on, unpacking each weight row once to int8 and running it against four
+    // tokens at a time beats unpacking it again inside every token's dot product. That path
+    // reads 32-element activation blocks whatever the weight type's own format.
+    constexpr int64_t kUnpackMinTokens = 4;
+    const DotUnpackedFn dot_unpacked = dot_unpacked_best();
     const TypeTraits* traits[kMaxWeights];
+    bool unpacked[kMaxWeights];
+    int fmt[kMaxWeights];
     size_t act_bytes[kFormats] = {0, 0, 0}, act_offset[kFormats] = {0, 0, 0};
     bool needed[kFormats] = {false, false, false};
     int64_t total_rows = 0;
@@ -30,7 +37,9 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
         if (!traits[i]->vec_dot)
             throw ModelError(std::string("no dot product kernel for type ") + (traits[i]->name ? traits[i]->name : "?"));
         if (weights[i]->n_in != n_in) throw InvalidArgument("matmul_multi: weights differ in input size");
-        needed[(int)traits[i]->act] = true;
+        unpacked[i] = traits[i]->unpack != nullptr && n_tokens >= kUnpackMinTokens;
+        fmt[i] = unpacked[i] ? (int)ActFormat::A8_32 : (int)traits[i]->act;
+        needed[fmt[i]] = true;
         total_rows += weights[i]->n_out;
     }
     size_t total = 0;
@@ -49,10 +58,6 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
                 prepare_activations((ActFormat)f, x + t * n_in, act + act_offset[f] + t * act_bytes[f], n_in);
         });
     }
-    // From a few tokens on, unpacking each weight row once to int8 and running it against four
-    // tokens at a time beats unpacking it again inside every token's dot product.
-    constexpr int64_t kUnpackMinTokens = 4;
-    const DotUnpackedFn dot_unpacked = dot_unpacked_best();
     // Rows of all weights form one index space; small bands balance the threads and keep a
     // band's rows hot in cache while every token runs against them.
     const int64_t grain = std::max<int64_t>(4, total_rows / (pool.size() * 16));
@@ -62,12 +67,12 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
         for (int64_t r = r0; r < r1; ++r) {
             while (r - base >= weights[i]->n_out) base += weights[i++]->n_out;
             const WeightView& w = *weights[i];
-            const int f = (int)traits[i]->act;
+            const int f = fmt[i];
             const VecDotFn dot = traits[i]->vec_dot;
             const uint8_t* row = w.row(r - base);
             const uint8_t* a = act + act_offset[f];
             float* y = outputs[i];
-            if (traits[i]->unpack && n_tokens >= kUnpackMinTokens) {
+            if (unpacked[i]) {
                 thread_local std::vector<int8_t> q;
                 thread_local std::vector<float> d, m;
                 q.resize((size_t)n_in);

@@ -82,6 +82,41 @@ void dequantize_q5_k(const void* src, float* y, int64_t n) {
     }
 }
 
+// Q4_K / Q5_K rows unpacked for the prefill kernel (quant/unpacked.h): each 32-element
+// sub-block is x = (d*sc) * q - dmin*mn, i.e. scale d*sc and offset -dmin*mn.
+template <bool Five>
+void unpack_q45_k(const void* src, int8_t* q, float* d_out, float* m_out, int64_t n) {
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const uint8_t* qs;
+        const uint8_t* qh = nullptr;
+        const uint8_t* scales;
+        float d, dmin;
+        if constexpr (Five) {
+            const block_q5_K& b = ((const block_q5_K*)src)[i];
+            qs = b.qs; qh = b.qh; scales = b.scales;
+            d = fp16_to_fp32(b.d); dmin = fp16_to_fp32(b.dmin);
+        } else {
+            const block_q4_K& b = ((const block_q4_K*)src)[i];
+            qs = b.qs; scales = b.scales;
+            d = fp16_to_fp32(b.d); dmin = fp16_to_fp32(b.dmin);
+        }
+        uint8_t sc[8], mn[8];
+        unpack_scale_min_k4(scales, sc, mn);
+        for (int sub = 0; sub < 8; ++sub) {
+            d_out[i * 8 + sub] = d * (float)sc[sub];
+            m_out[i * 8 + sub] = -dmin * (float)mn[sub];
+        }
+        int8_t* out = q + i * QK_K;
+        for (int e = 0; e < QK_K; ++e) {
+            const int sub = e / 32;
+            const uint8_t byte = qs[32 * (e / 64) + e % 32];
+            int v = (sub & 1) ? (byte >> 4) : (byte & 0xF);
+            if constexpr (Five) v |= ((qh[e % 32] >> sub) & 1) << 4;
+            out[e] = (int8_t)v;
+        }
+    }
+}
+
 // Q6_K element e of a super-block: half h = e/128, r = e%128, l = r%32, quarter k = r/32.
 // Low 4 bits: ql[64h + l + 32*(k&1)], nibble k/2; high 2 bits: qh[32h + l] at bit 2k.
 static inline int q6_k_value(const block_q6_K& b, int e) {
@@ -238,6 +273,8 @@ void register_k_types(TypeTraits* table) {
         t.vec_dot_ref = e.ref;
         t.vec_dot = (avx2 && e.avx2) ? e.avx2 : e.ref;
     }
+    table[(uint32_t)GGMLType::Q4_K].unpack = unpack_q45_k<false>;
+    table[(uint32_t)GGMLType::Q5_K].unpack = unpack_q45_k<true>;
 }
 
 }  // namespace llmrt
