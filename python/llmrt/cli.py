@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import convert
 from .errors import LLMRTError
 
 
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pull", help="fetch a model alias into the cache")
     p.add_argument("model")
     p.set_defaults(func=cmd_pull)
+    convert.cli.add_parsers(sub)
     return parser
 
 
