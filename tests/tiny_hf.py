@@ -44,7 +44,7 @@ def train_bpe(out: Path, regex: str, bos: str | None, eos: str, vocab_size: int 
     tok.train_from_iterator(CORPUS * 4, trainer)
     if bos:
         tok.post_processor = processors.TemplateProcessing(
-            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tok.token_to_id(bos))])
+            single=f"{bos} $A", pair=f"{bos} $A $B:1", special_tokens=[(bos, tok.token_to_id(bos))])
     else:
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
     tok.save(str(out / "tokenizer.json"))

@@ -40,9 +40,9 @@ class Progress:
         self._draw()
 
     def end_tensor(self) -> None:
-        self.done += self.cur_total
         self.cur = self.cur_total
         self._draw(force=True)
+        self.done += self.cur_total
         self.cur = 0
 
     def finish(self) -> None:
