@@ -91,12 +91,13 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
 
 def _check_required(gguf_arch: str, names: set[str], n_layer: int) -> None:
     from ..arch import REGISTRY
+    from ..errors import ModelError
 
     spec = REGISTRY.get(gguf_arch)
     if spec is not None:
         try:
             spec.check_tensors(names, n_layer)
-        except Exception as e:  # ModelError: name the missing tensor as a conversion error
+        except ModelError as e:  # name the missing tensor as a conversion error
             raise ConvertError(f"checkpoint incomplete: {e}") from None
 
 
