@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import convert
 from .errors import LLMRTError
 
 
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--file", default=None)
     p.set_defaults(func=cmd_pull)
+    convert.cli.add_parsers(sub)
     return parser
 
 

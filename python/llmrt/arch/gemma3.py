@@ -37,4 +37,23 @@ GEMMA3 = ArchSpec(
     activation=ACT_GELU_TANH,
     extra_required=("attn_q_norm", "attn_k_norm", "post_attention_norm", "post_ffw_norm"),
     customize=_gemma3_extras,
+    # Norm weights get Gemma's +1 folded in by the converter (see convert/hf_config.py).
+    hf_names={
+        "model.embed_tokens.weight": "token_embd.weight",
+        "model.norm.weight": "output_norm.weight",
+        "lm_head.weight": "output.weight",
+        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
+        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
+        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
+        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
+        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
+        "model.layers.{}.self_attn.q_norm.weight": "blk.{}.attn_q_norm.weight",
+        "model.layers.{}.self_attn.k_norm.weight": "blk.{}.attn_k_norm.weight",
+        "model.layers.{}.post_attention_layernorm.weight": "blk.{}.post_attention_norm.weight",
+        "model.layers.{}.pre_feedforward_layernorm.weight": "blk.{}.ffn_norm.weight",
+        "model.layers.{}.post_feedforward_layernorm.weight": "blk.{}.post_ffw_norm.weight",
+        "model.layers.{}.mlp.gate_proj.weight": "blk.{}.ffn_gate.weight",
+        "model.layers.{}.mlp.up_proj.weight": "blk.{}.ffn_up.weight",
+        "model.layers.{}.mlp.down_proj.weight": "blk.{}.ffn_down.weight",
+    },
 )

@@ -1,0 +1,183 @@
+"""config.json -> GGUF metadata and per-architecture conversion rules.
+
+One ConvertArch per Hugging Face architecture name (config.json "architectures"): the GGUF
+architecture it becomes, its tensor-name table (from the ArchSpec where it has one), whether
+Q/K rows are permuted (llama's rotate-half -> interleaved pairs), Gemma's norm +1, which
+tokenizer file comes first, and the metadata keys llama.cpp's converter writes for it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..arch.gemma3 import GEMMA3
+from ..arch.llama import LLAMA
+from .arch_tables import QWEN2_HF_NAMES, QWEN3_HF_NAMES
+from .errors import ConvertError
+
+
+def load_config(model_dir: str | Path) -> dict:
+    path = Path(model_dir) / "config.json"
+    if not path.is_file():
+        raise ConvertError(f"{model_dir}: no config.json (is this a Hugging Face checkpoint directory?)")
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    if "text_config" in cfg:  # multimodal wrappers: the language model's settings at the top
+        cfg = {**cfg, **cfg["text_config"]}
+    return cfg
+
+
+def rope_params(cfg: dict) -> dict:
+    """transformers >= 5 writes `rope_parameters`; older configs `rope_theta` + `rope_scaling`."""
+    rp = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
+    if "full_attention" not in rp and "sliding_attention" not in rp:
+        if "rope_theta" not in rp and cfg.get("rope_theta") is not None:
+            rp["rope_theta"] = cfg["rope_theta"]
+        if "rope_type" not in rp and rp.get("type") is not None:
+            rp["rope_type"] = rp["type"]
+        local = cfg.get("rope_local_base_freq")
+        if local is not None:
+            rp["sliding_attention"] = {"rope_theta": local}
+    return rp
+
+
+def _first(cfg: dict, *keys, default=None):
+    for k in keys:
+        if cfg.get(k) is not None:
+            return cfg[k]
+    return default
+
+
+def _rope_scaling(w, params: dict) -> None:
+    rtype, factor = params.get("rope_type"), params.get("factor")
+    if rtype == "linear" and factor is not None:
+        w.add_rope_scaling_type(_gguf().RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(factor)
+    elif rtype == "yarn" and factor is not None:
+        w.add_rope_scaling_type(_gguf().RopeScalingType.YARN)
+        w.add_rope_scaling_factor(factor)
+        w.add_rope_scaling_orig_ctx_len(params["original_max_position_embeddings"])
+
+
+def _gguf():
+    import gguf
+
+    return gguf
+
+
+def base_metadata(w, cfg: dict) -> None:
+    """The keys every text model gets (TextModel.set_gguf_parameters)."""
+    w.add_block_count(cfg["num_hidden_layers"])
+    if (n_ctx := _first(cfg, "max_position_embeddings", "n_ctx", "n_positions")) is not None:
+        w.add_context_length(n_ctx)
+    w.add_embedding_length(cfg["hidden_size"])
+    if (n_ff := cfg.get("intermediate_size")) is not None:
+        w.add_feed_forward_length(n_ff)
+    w.add_head_count(cfg["num_attention_heads"])
+    if (n_kv := cfg.get("num_key_value_heads")) is not None:
+        w.add_head_count_kv(n_kv)
+    rp = rope_params(cfg)
+    full = rp.get("full_attention", rp)
+    _rope_scaling(w, full)
+    if (theta := full.get("rope_theta")) is not None:
+        w.add_rope_freq_base(theta)
+    if (theta_swa := rp.get("sliding_attention", {}).get("rope_theta")) is not None:
+        w.add_rope_freq_base_swa(theta_swa)
+    if (eps := cfg.get("rms_norm_eps")) is not None:
+        w.add_layer_norm_rms_eps(eps)
+    if (head_dim := cfg.get("head_dim")) is not None:
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
+
+
+def llama_metadata(w, cfg: dict) -> None:
+    base_metadata(w, cfg)
+    w.add_vocab_size(cfg["vocab_size"])
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    w.add_rope_dimension_count(head_dim)
+
+
+def gemma3_default_swa(n_layer: int) -> list[bool]:
+    return [il % 6 < 5 for il in range(n_layer)]
+
+
+def gemma3_metadata(w, cfg: dict) -> None:
+    gguf = _gguf()
+    w.add_context_length(cfg.get("max_position_embeddings", 131072))
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(cfg.get("num_attention_heads", 8))
+    w.add_layer_norm_rms_eps(cfg.get("rms_norm_eps", 1e-6))
+    w.add_key_length(cfg.get("head_dim", 256))
+    w.add_value_length(cfg.get("head_dim", 256))
+    rp = rope_params(cfg)
+    full = rp.get("full_attention", rp)
+    w.add_rope_freq_base(full.get("rope_theta", 1_000_000.0))
+    if (theta_swa := rp.get("sliding_attention", {}).get("rope_theta")) is not None:
+        w.add_rope_freq_base_swa(theta_swa)
+    if cfg.get("attn_logit_softcapping") is not None:
+        raise ConvertError("gemma3: attn_logit_softcapping is set, but Gemma 3 has none")
+    if cfg.get("final_logit_softcapping"):
+        w.add_final_logit_softcapping(cfg["final_logit_softcapping"])
+    w.add_sliding_window(cfg["sliding_window"])
+    # llama.cpp assumes five local layers then one global; a config that says otherwise gets
+    # the explicit per-layer pattern (which llmrt's gemma3 ArchSpec reads).
+    types = cfg.get("layer_types")
+    if types:
+        pattern = [t == "sliding_attention" for t in types]
+        if pattern != gemma3_default_swa(len(pattern)):
+            w.add_sliding_window_pattern(pattern)
+    w.add_head_count_kv(cfg.get("num_key_value_heads", 4))
+    if full.get("rope_type") == "linear" and full.get("factor") is not None:
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(full["factor"])
+
+
+@dataclass(frozen=True)
+class ConvertArch:
+    gguf_arch: str
+    hf_names: dict
+    metadata: Callable
+    permute_qk: bool = False      # llama: HF rotate-half Q/K rows -> interleaved pairs
+    norm_shift: float = 0.0       # gemma: RMSNorm multiplies by (1 + w); fold the 1 in
+    vocab_prefer: str = "spm"     # which tokenizer file wins when both exist
+    truncate_embd: bool = False   # gemma3: drop embedding rows past the vocabulary
+
+
+_LLAMA_CONVERT = ConvertArch("llama", dict(LLAMA.hf_names), llama_metadata, permute_qk=True)
+
+ARCHS: dict[str, ConvertArch] = {
+    "LlamaForCausalLM": _LLAMA_CONVERT,
+    "MistralForCausalLM": _LLAMA_CONVERT,      # llama.cpp converts Mistral to arch "llama"
+    "Qwen2ForCausalLM": ConvertArch("qwen2", QWEN2_HF_NAMES, base_metadata, vocab_prefer="bpe"),
+    "Qwen3ForCausalLM": ConvertArch("qwen3", QWEN3_HF_NAMES, base_metadata, vocab_prefer="bpe"),
+    "Gemma3ForCausalLM": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
+                                     norm_shift=1.0, truncate_embd=True),
+    "Gemma3ForConditionalGeneration": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
+                                                  norm_shift=1.0, truncate_embd=True),
+}
+
+
+def lookup(cfg: dict) -> tuple[str, ConvertArch]:
+    names = cfg.get("architectures") or []
+    for n in names:
+        if n in ARCHS:
+            return n, ARCHS[n]
+    raise ConvertError(f"architecture {', '.join(names) or '(none in config.json)'} is not "
+                       f"supported by llmrt convert (supported: {', '.join(sorted(ARCHS))})")
+
+
+def normalize_hf_name(name: str) -> str | None:
+    """Strip multimodal wrappers' prefixes; None for tensors of other towers (vision, audio)."""
+    for prefix in ("model.language_model.", "language_model.model."):
+        if name.startswith(prefix):
+            return "model." + name[len(prefix):]
+    if name.startswith("language_model.lm_head."):
+        return name[len("language_model."):]
+    if name.startswith(("vision_tower.", "multi_modal_projector.", "model.vision_tower.",
+                        "model.multi_modal_projector.", "vision_model.", "multimodal_projector.")):
+        return None
+    return name

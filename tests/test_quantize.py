@@ -1,0 +1,194 @@
+"""llmrt quantize: llama-quantize's per-tensor mix rules (table-driven), per-type round-trip
+error, the native quantizers against the gguf package, and quantized tiny models that still run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+gguf = pytest.importorskip("gguf")
+
+from gguf import GGMLQuantizationType as T  # noqa: E402
+
+from llmrt.cli import main as cli_main  # noqa: E402
+from llmrt.convert import ConvertError, mix  # noqa: E402
+from llmrt.convert.encode import Encoder, decode  # noqa: E402
+from llmrt.convert.quantize import quantize_file  # noqa: E402
+
+from test_convert import converted, hf_dir  # noqa: E402,F401  (session fixtures)
+
+N_LAYER = 8
+
+
+def fake_model(n_layer=N_LAYER, n_embd=256, n_ff=512, n_kv=128, tied=False):
+    """{gguf name: (numpy shape, F32)} of a llama-shaped model."""
+    t = {"token_embd.weight": ((1000, n_embd), T.F32), "output_norm.weight": ((n_embd,), T.F32)}
+    if not tied:
+        t["output.weight"] = ((1000, n_embd), T.F32)
+    for il in range(n_layer):
+        for name, shape in {"attn_norm": (n_embd,), "ffn_norm": (n_embd,), "attn_q": (n_embd, n_embd),
+                            "attn_k": (n_kv, n_embd), "attn_v": (n_kv, n_embd), "attn_output": (n_embd, n_embd),
+                            "ffn_gate": (n_ff, n_embd), "ffn_up": (n_ff, n_embd), "ffn_down": (n_embd, n_ff)}.items():
+            t[f"blk.{il}.{name}.weight"] = (shape, T.F32)
+    return t
+
+
+MORE_BITS = {0, 3, 6, 7}   # use_more_bits(i, 8): first 1/8, last 1/8, every third in between
+
+# (file type, tied, role -> per-layer rule); rules: a type, or a function of the layer index
+MIX_TABLE = [
+    ("Q4_K_M", False, {"token_embd": T.Q4_K, "output": T.Q6_K, "attn_q": T.Q4_K, "attn_k": T.Q4_K,
+                       "attn_output": T.Q4_K, "ffn_gate": T.Q4_K, "ffn_up": T.Q4_K,
+                       "attn_v": lambda i: T.Q6_K if i in MORE_BITS else T.Q4_K,
+                       "ffn_down": lambda i: T.Q6_K if i in MORE_BITS else T.Q4_K}),
+    ("Q4_K_M", True, {"token_embd": T.Q6_K}),
+    ("Q5_K_M", False, {"token_embd": T.Q5_K, "output": T.Q6_K, "attn_q": T.Q5_K,
+                       "attn_v": lambda i: T.Q6_K if i in MORE_BITS else T.Q5_K,
+                       "ffn_down": lambda i: T.Q6_K if i in MORE_BITS else T.Q5_K}),
+    ("Q4_K_S", False, {"output": T.Q6_K, "attn_v": lambda i: T.Q5_K if i < 4 else T.Q4_K,
+                       "ffn_down": lambda i: T.Q5_K if i < 1 else T.Q4_K, "attn_output": T.Q4_K}),
+    ("Q5_K_S", False, {"output": T.Q6_K, "attn_v": T.Q5_K, "ffn_down": T.Q5_K}),
+    ("Q3_K_M", False, {"output": T.Q6_K, "attn_q": T.Q3_K, "attn_output": T.Q4_K, "ffn_down": T.Q4_K,
+                       "attn_v": lambda i: T.Q5_K if i < 2 else T.Q4_K}),
+    ("Q2_K", False, {"output": T.Q6_K, "attn_q": T.Q2_K, "attn_v": T.Q3_K, "ffn_down": T.Q3_K,
+                     "attn_output": T.Q3_K, "token_embd": T.Q2_K}),
+    ("Q6_K", False, {"output": T.Q6_K, "attn_v": T.Q6_K, "ffn_down": T.Q6_K}),
+    ("Q8_0", True, {"token_embd": T.Q8_0, "attn_v": T.Q8_0, "ffn_down": T.Q8_0}),
+    ("Q4_0", False, {"output": T.Q6_K, "token_embd": T.Q4_0, "attn_v": T.Q4_0, "ffn_down": T.Q4_0}),
+    ("Q5_1", True, {"token_embd": T.Q6_K, "attn_q": T.Q5_1}),
+]
+
+
+@pytest.mark.parametrize("ftype,tied,rules", MIX_TABLE, ids=[f"{f}{'-tied' if t else ''}" for f, t, _ in MIX_TABLE])
+def test_mix_rules(ftype, tied, rules):
+    model = fake_model(tied=tied)
+    types = mix.choose_types(model, ftype, N_LAYER, n_head=4, n_head_kv=2)
+    for name, (shape, _) in model.items():
+        if len(shape) == 1:
+            assert types[name] == T.F32, name
+            continue
+        role = name.split(".")[-2] if name.startswith("blk.") else name.split(".")[0]
+        rule = rules.get(role)
+        if rule is None:
+            continue
+        want = rule(int(name.split(".")[1])) if callable(rule) else rule
+        assert types[name] == want, (name, T(types[name]).name, T(want).name)
+
+
+def test_mix_gqa_and_fallbacks():
+    model = fake_model()
+    # Q2_K: attn_v gets Q4_K once 4+ query heads share a KV head
+    assert mix.choose_types(model, "Q2_K", N_LAYER, 8, 2)["blk.0.attn_v.weight"] == T.Q4_K
+    # rows not a multiple of 256: K-quants fall back to the 32-block types, then to F16
+    narrow = fake_model(n_embd=96, n_ff=160, n_kv=32)
+    types = mix.choose_types(narrow, "Q4_K_M", N_LAYER, 3, 1)
+    assert types["blk.1.attn_q.weight"] == T.Q5_0           # Q4_K -> Q5_0
+    assert types["blk.0.attn_v.weight"] == T.Q8_0           # Q6_K -> Q8_0
+    assert types["output.weight"] == T.Q8_0                 # 96 % 256: the head goes Q8_0
+    assert types["blk.1.ffn_down.weight"] == T.Q5_0         # 160 % 256 != 0, 160 % 32 == 0
+    assert mix.fallback(T.Q5_K, 48) == T.F16                # not even 32-aligned
+    with pytest.raises(ConvertError, match="48"):          # llama-quantize has no Q8_0 fallback
+        mix.choose_types(fake_model(n_embd=48, n_ff=96, n_kv=16), "Q5_K_M", N_LAYER)
+    with pytest.raises(ConvertError, match="Q7_K"):
+        mix.choose_types(model, "Q7_K", N_LAYER)
+
+
+def test_mix_tensor_order_is_llama_cpp():
+    names = ["blk.10.attn_v.weight", "blk.2.attn_v.weight", "output.weight", "blk.1.ffn_down.weight"]
+    assert mix.llama_order(names) == ["output.weight", "blk.1.ffn_down.weight", "blk.2.attn_v.weight",
+                                      "blk.10.attn_v.weight"]
+
+
+# relative RMS error of quantize -> dequantize on unit-normal data (measured x ~1.3)
+ROUND_TRIP_TOL = {"Q8_0": 0.007, "Q6_K": 0.023, "Q5_K": 0.047, "Q5_1": 0.05, "Q5_0": 0.056,
+                  "Q4_K": 0.093, "Q4_1": 0.1, "Q4_0": 0.11, "Q3_K": 0.2, "Q2_K": 0.39}
+
+
+@pytest.mark.parametrize("name", list(ROUND_TRIP_TOL))
+def test_round_trip_error(name):
+    x = np.random.default_rng(1).standard_normal((48, 512), dtype=np.float32)
+    enc = Encoder(threads=2)
+    try:
+        q = enc(x, T[name])
+    finally:
+        enc.close()
+    y = decode(q, T[name], x.size).reshape(x.shape)
+    rel = np.sqrt(np.mean((x - y) ** 2) / np.mean(x ** 2))
+    assert rel < ROUND_TRIP_TOL[name]
+
+
+@pytest.mark.parametrize("name", ["Q8_0", "Q4_0", "Q5_1", "Q4_K", "Q6_K"])
+def test_threads_and_gguf_package_agree(name):
+    """Multithreaded encoding is byte-identical to one thread, and to the gguf package's
+    quantizer where it has one (the native ones are ggml's reference quantizers)."""
+    x = np.random.default_rng(2).standard_normal((300, 256), dtype=np.float32)
+    one, many = Encoder(threads=1), Encoder(threads=4)
+    a, b = one(x, T[name]), many(x, T[name])
+    many.close()
+    assert a.tobytes() == b.tobytes()
+    try:
+        ref = gguf.quants.quantize(x, T[name])
+    except NotImplementedError:
+        return
+    assert a.tobytes() == ref.tobytes()
+
+
+def _tensor_map(path):
+    return {t.name: t for t in gguf.GGUFReader(path).tensors}
+
+
+def test_quantize_file_q4_k_m(converted, tmp_path):
+    src = converted("llama_bf16")          # hidden 256: real K-quant rows; tied embeddings
+    out = tmp_path / "q4km.gguf"
+    assert cli_main(["quantize", str(src), str(out), "q4_k_m", "-q", "-t", "2"]) == 0
+    reader = gguf.GGUFReader(out)
+    md = {k: f.contents() for k, f in reader.fields.items()}
+    src_md = {k: f.contents() for k, f in gguf.GGUFReader(src).fields.items()}
+    assert md["general.file_type"] == gguf.LlamaFileType.MOSTLY_Q4_K_M
+    assert md["general.quantization_version"] == gguf.GGML_QUANT_VERSION
+    for k, v in src_md.items():
+        if not k.startswith("GGUF.") and k != "general.file_type":
+            assert md[k] == v, k
+    src_t = _tensor_map(src)
+    want = mix.choose_types({n: (tuple(reversed(t.shape.tolist())), t.tensor_type) for n, t in src_t.items()},
+                            "Q4_K_M", 2, 4, 2)
+    assert [t.name for t in reader.tensors] == mix.llama_order(src_t)
+    for t in reader.tensors:
+        assert t.tensor_type == want[t.name], t.name
+        x = np.asarray(src_t[t.name].data, dtype=np.float32).reshape(-1)
+        y = gguf.quants.dequantize(t.data, t.tensor_type).reshape(-1)
+        rel = np.sqrt(np.mean((x - y) ** 2) / np.mean(x ** 2))
+        assert rel <= (0.0 if t.tensor_type == T.F32 else ROUND_TRIP_TOL[T(t.tensor_type).name])
+    # the tied embedding is the output head: Q6_K like llama-quantize
+    assert want["token_embd.weight"] == T.Q6_K
+
+
+def test_convert_q4_k_m_equals_convert_then_quantize(converted, tmp_path):
+    via = tmp_path / "via.gguf"
+    quantize_file(converted("llama_bf16"), via, "Q4_K_M", progress=False)
+    direct = {t.name: t for t in gguf.GGUFReader(converted("llama_bf16", "q4_k_m")).tensors}
+    for t in gguf.GGUFReader(via).tensors:
+        assert direct[t.name].tensor_type == t.tensor_type, t.name
+        assert np.asarray(direct[t.name].data).tobytes() == np.asarray(t.data).tobytes(), t.name
+
+
+@pytest.mark.parametrize("qtype", ["Q4_K_M", "Q8_0", "Q4_1"])
+def test_quantized_tiny_model_runs(qtype, converted, tmp_path):
+    import llmrt
+
+    out = tmp_path / f"{qtype}.gguf"
+    quantize_file(converted("llama_bf16"), out, qtype, progress=False)
+    ids = [0, 5, 17, 42, 99, 200, 7, 3]
+    ref = llmrt.LLM(converted("llama_bf16"), n_ctx=32, n_threads=2).logits(ids)
+    got = llmrt.LLM(out, n_ctx=32, n_threads=2).logits(ids)
+    assert np.isfinite(got).all()
+    corr = np.corrcoef(ref.reshape(-1), got.reshape(-1))[0, 1]
+    # a random network amplifies weight noise layer by layer: loose bounds, ordered by precision
+    assert corr > {"Q8_0": 0.995, "Q4_1": 0.85, "Q4_K_M": 0.85}[qtype]
+
+
+def test_requantize_refuses_bad_input(tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf at all")
+    with pytest.raises(ConvertError):
+        quantize_file(bad, tmp_path / "o.gguf", "Q4_K_M", progress=False)
