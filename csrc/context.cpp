@@ -10,8 +10,8 @@
 
 namespace llmrt {
 
-Context::Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads)
-    : model_(std::move(model)), n_cells_(n_cells), n_seq_max_(n_seq_max), pool_(n_threads) {
+Context::Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads, bool kv_f32)
+    : model_(std::move(model)), n_cells_(n_cells), n_seq_max_(n_seq_max), pool_(n_threads), kv_f32_(kv_f32) {
     if (n_cells <= 0 || n_cells > (1 << 24)) throw ContextError("n_cells must be in 1..16777216");
     if (n_seq_max <= 0 || n_seq_max > 64) throw ContextError("n_seq_max must be in 1..64 (cell_seqs is a 64-bit mask)");
     const HParams& hp = model_->hparams();
@@ -20,8 +20,8 @@ Context::Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_
     k_cache_.resize(hp.n_layer);
     v_cache_.resize(hp.n_layer);
     for (int il = 0; il < hp.n_layer; ++il) {
-        k_cache_[il].assign((size_t)n_cells * hp.n_head_kv * hp.head_dim_k, 0);
-        v_cache_[il].assign((size_t)n_cells * hp.n_head_kv * hp.head_dim_v, 0);
+        k_cache_[il].assign((size_t)n_cells * hp.n_head_kv * hp.head_dim_k * kv_elem(), 0);
+        v_cache_[il].assign((size_t)n_cells * hp.n_head_kv * hp.head_dim_v * kv_elem(), 0);
     }
 }
 
@@ -97,11 +97,17 @@ void Context::kv_shift(const int32_t* cells, int64_t n, int32_t delta) {
         for (int64_t il = l0; il < l1; ++il) {
             const ops::RopeParams p = rope_params_for_layer(hp, (int)il);
             for (int64_t i = 0; i < n; ++i) {
-                uint16_t* k = k_cache_[il].data() + (int64_t)cells[i] * row;
+                uint8_t* k = k_cache_[il].data() + (size_t)cells[i] * row * kv_elem();
                 for (int h = 0; h < hp.n_head_kv; ++h) {
-                    vk.f16_to_f32(k + h * hp.head_dim_k, buf.data(), hp.head_dim_k);
-                    ops::rope_one(buf.data(), delta, p);  // rotations compose: R(p+d) = R(d) R(p)
-                    vk.f32_to_f16(buf.data(), k + h * hp.head_dim_k, hp.head_dim_k);
+                    // rotations compose: R(p+d) = R(d) R(p)
+                    if (kv_f32_) {
+                        ops::rope_one((float*)k + h * hp.head_dim_k, delta, p);
+                        continue;
+                    }
+                    uint16_t* kh = (uint16_t*)k + h * hp.head_dim_k;
+                    vk.f16_to_f32(kh, buf.data(), hp.head_dim_k);
+                    ops::rope_one(buf.data(), delta, p);
+                    vk.f32_to_f16(buf.data(), kh, hp.head_dim_k);
                 }
             }
         }
@@ -113,11 +119,12 @@ void Context::kv_copy(const int32_t* src, const int32_t* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
         if (src[i] < 0 || src[i] >= n_cells_ || dst[i] < 0 || dst[i] >= n_cells_)
             throw ContextError("kv_copy: cell outside the cache");
-    const size_t krow = (size_t)hp.n_head_kv * hp.head_dim_k, vrow = (size_t)hp.n_head_kv * hp.head_dim_v;
+    const size_t krow = (size_t)hp.n_head_kv * hp.head_dim_k * kv_elem();
+    const size_t vrow = (size_t)hp.n_head_kv * hp.head_dim_v * kv_elem();
     for (int il = 0; il < hp.n_layer; ++il)
         for (int64_t i = 0; i < n; ++i) {
-            std::memmove(&k_cache_[il][dst[i] * krow], &k_cache_[il][src[i] * krow], krow * 2);
-            std::memmove(&v_cache_[il][dst[i] * vrow], &v_cache_[il][src[i] * vrow], vrow * 2);
+            std::memmove(&k_cache_[il][dst[i] * krow], &k_cache_[il][src[i] * krow], krow);
+            std::memmove(&v_cache_[il][dst[i] * vrow], &v_cache_[il][src[i] * vrow], vrow);
         }
 }
 

@@ -30,11 +30,13 @@ struct Scratch {
 
 class Context {
 public:
-    Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads);
+    // kv_f32: keep K/V in float32 instead of fp16 (twice the memory; for exact comparisons).
+    Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads, bool kv_f32 = false);
 
     int64_t n_cells() const { return n_cells_; }
     int n_seq_max() const { return n_seq_max_; }
     int n_threads() const { return pool_.size(); }
+    bool kv_f32() const { return kv_f32_; }
     int32_t* cell_pos() { return cell_pos_.data(); }     // (n_cells), -1 = empty
     uint64_t* cell_seqs() { return cell_seqs_.data(); }  // (n_cells), bit s = owned by sequence s
     const Model& model() const { return *model_; }
@@ -57,6 +59,8 @@ private:
     void forward(const Batch& b, float* logits);
     void attention_block(int il, const Batch& b);
     void ffn_block(int il, int64_t n);
+    void store_kv(int il, const Batch& b);
+    size_t kv_elem() const { return kv_f32_ ? sizeof(float) : sizeof(uint16_t); }
 
     std::shared_ptr<const Model> model_;
     int64_t n_cells_;
@@ -64,8 +68,10 @@ private:
     ThreadPool pool_;
     std::vector<int32_t> cell_pos_;
     std::vector<uint64_t> cell_seqs_;
-    std::vector<std::vector<uint16_t>> k_cache_;  // [layer] (n_cells, n_head_kv * head_dim_k) fp16
-    std::vector<std::vector<uint16_t>> v_cache_;  // [layer] (n_cells, n_head_kv * head_dim_v) fp16
+    bool kv_f32_;
+    // [layer] raw bytes of (n_cells, n_head_kv * head_dim) elements, fp16 or f32 (kv_elem())
+    std::vector<std::vector<uint8_t>> k_cache_;
+    std::vector<std::vector<uint8_t>> v_cache_;
     Scratch s_;
 };
 

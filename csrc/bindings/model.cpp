@@ -90,10 +90,14 @@ void bind_model(py::module_& m) {
         .def_property_readonly("n_embd", [](const Model& m) { return m.hparams().n_embd; });
 
     py::class_<Context>(m, "Context")
-        .def(py::init([](std::shared_ptr<Model> model, int64_t n_cells, int n_seq_max, int n_threads) {
-                 return new Context(std::move(model), n_cells, n_seq_max, n_threads);
+        .def(py::init([](std::shared_ptr<Model> model, int64_t n_cells, int n_seq_max, int n_threads,
+                         const std::string& kv_type) {
+                 if (kv_type != "f16" && kv_type != "f32") throw ContextError("kv_type must be 'f16' or 'f32'");
+                 return new Context(std::move(model), n_cells, n_seq_max, n_threads, kv_type == "f32");
              }),
-             py::arg("model"), py::arg("n_cells"), py::arg("n_seq_max") = 1, py::arg("n_threads") = 1)
+             py::arg("model"), py::arg("n_cells"), py::arg("n_seq_max") = 1, py::arg("n_threads") = 1,
+             py::arg("kv_type") = "f16")
+        .def_property_readonly("kv_type", [](const Context& c) { return c.kv_f32() ? "f32" : "f16"; })
         .def_property_readonly("n_cells", &Context::n_cells)
         .def_property_readonly("n_seq_max", &Context::n_seq_max)
         .def_property_readonly("n_threads", &Context::n_threads)

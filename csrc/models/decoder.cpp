@@ -31,12 +31,27 @@ void add_into(float* x, const float* y, int64_t n) {
 
 }  // namespace
 
+void Context::store_kv(int il, const Batch& b) {
+    const HParams& hp = model_->hparams();
+    const int64_t k_dim = (int64_t)hp.n_head_kv * hp.head_dim_k, v_dim = (int64_t)hp.n_head_kv * hp.head_dim_v;
+    const auto& vk = ops::vec_kernels();
+    for (int64_t t = 0; t < b.n; ++t) {
+        uint8_t* k = k_cache_[il].data() + (size_t)b.cells[t] * k_dim * kv_elem();
+        uint8_t* v = v_cache_[il].data() + (size_t)b.cells[t] * v_dim * kv_elem();
+        if (kv_f32_) {
+            std::memcpy(k, s_.k.data() + t * k_dim, k_dim * sizeof(float));
+            std::memcpy(v, s_.v.data() + t * v_dim, v_dim * sizeof(float));
+        } else {
+            vk.f32_to_f16(s_.k.data() + t * k_dim, (uint16_t*)k, k_dim);
+            vk.f32_to_f16(s_.v.data() + t * v_dim, (uint16_t*)v, v_dim);
+        }
+    }
+}
+
 void Context::attention_block(int il, const Batch& b) {
     const HParams& hp = model_->hparams();
     const LayerWeights& L = model_->layer(il);
     const int64_t n = b.n;
-    const int64_t q_dim = (int64_t)hp.n_head * hp.head_dim_k, k_dim = (int64_t)hp.n_head_kv * hp.head_dim_k;
-    const int64_t v_dim = (int64_t)hp.n_head_kv * hp.head_dim_v;
 
     ops::rms_norm(s_.x.data(), L.attn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
     const ops::WeightView* qkv[3] = {&L.wq, &L.wk, &L.wv};
@@ -51,16 +66,13 @@ void Context::attention_block(int il, const Batch& b) {
     ops::rope(s_.q.data(), b.positions, n, hp.n_head, hp.head_dim_k, rp);
     ops::rope(s_.k.data(), b.positions, n, hp.n_head_kv, hp.head_dim_k, rp);
 
-    const auto& vk = ops::vec_kernels();
-    for (int64_t t = 0; t < n; ++t) {
-        vk.f32_to_f16(s_.k.data() + t * k_dim, k_cache_[il].data() + (int64_t)b.cells[t] * k_dim, k_dim);
-        vk.f32_to_f16(s_.v.data() + t * v_dim, v_cache_[il].data() + (int64_t)b.cells[t] * v_dim, v_dim);
-    }
+    store_kv(il, b);
 
     ops::AttentionArgs a;
     a.q = s_.q.data();
     a.k_cache = k_cache_[il].data();
     a.v_cache = v_cache_[il].data();
+    a.kv_f32 = kv_f32_;
     a.visible = hp.is_swa(il) ? s_.visible_swa.data() : s_.visible_full.data();
     a.n_tokens = n;
     a.n_head = hp.n_head;
@@ -71,7 +83,6 @@ void Context::attention_block(int il, const Batch& b) {
     a.softcap = hp.attn_softcap;
     a.out = s_.attn.data();
     ops::attention(pool_, a);
-    (void)q_dim;
 
     ops::matmul(pool_, L.wo, s_.attn.data(), n, s_.h.data(), s_.act);
     add_bias(s_.h.data(), L.bo, n);

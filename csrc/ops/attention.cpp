@@ -26,12 +26,19 @@ struct Partial {
     float* acc;  // (head_dim_v)
 };
 
+// The cache element type picks the kernels: fp16 (default) or f32 (exact comparisons).
+inline float dot_kv(const VecKernels& vk, const float* q, const uint16_t* k, int n) { return vk.dot_f32_f16(q, k, n); }
+inline float dot_kv(const VecKernels& vk, const float* q, const float* k, int n) { return vk.dot_f32(q, k, n); }
+inline void axpy_kv(const VecKernels& vk, float* y, float p, const uint16_t* v, int n) { vk.axpy_f16(y, p, v, n); }
+inline void axpy_kv(const VecKernels& vk, float* y, float p, const float* v, int n) { vk.axpy_f32(y, p, v, n); }
+
+template <typename T>
 void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int kv_head, const int32_t* cells,
                   int64_t n_cells, Partial* part, int group) {
     const int64_t k_stride = (int64_t)a.n_head_kv * a.head_dim_k;
     const int64_t v_stride = (int64_t)a.n_head_kv * a.head_dim_v;
-    const uint16_t* k_base = a.k_cache + (int64_t)kv_head * a.head_dim_k;
-    const uint16_t* v_base = a.v_cache + (int64_t)kv_head * a.head_dim_v;
+    const T* k_base = static_cast<const T*>(a.k_cache) + (int64_t)kv_head * a.head_dim_k;
+    const T* v_base = static_cast<const T*>(a.v_cache) + (int64_t)kv_head * a.head_dim_v;
     const float* q0 = a.q + (t * a.n_head + (int64_t)kv_head * group) * a.head_dim_k;
     for (int j = 0; j < group; ++j) {
         part[j].m = -std::numeric_limits<float>::infinity();
@@ -42,9 +49,9 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
     for (int64_t c0 = 0; c0 < n_cells; c0 += kTile) {
         const int n = (int)std::min<int64_t>(kTile, n_cells - c0);
         for (int i = 0; i < n; ++i) {
-            const uint16_t* k = k_base + cells[c0 + i] * k_stride;
+            const T* k = k_base + cells[c0 + i] * k_stride;
             for (int j = 0; j < group; ++j) {
-                float s = vk.dot_f32_f16(q0 + j * a.head_dim_k, k, a.head_dim_k) * a.scale;
+                float s = dot_kv(vk, q0 + j * a.head_dim_k, k, a.head_dim_k) * a.scale;
                 if (a.softcap > 0.0f) s = a.softcap * std::tanh(s / a.softcap);
                 scores[j][i] = s;
             }
@@ -66,8 +73,8 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
             }
         }
         for (int i = 0; i < n; ++i) {
-            const uint16_t* v = v_base + cells[c0 + i] * v_stride;
-            for (int j = 0; j < group; ++j) vk.axpy_f16(part[j].acc, scores[j][i], v, a.head_dim_v);
+            const T* v = v_base + cells[c0 + i] * v_stride;
+            for (int j = 0; j < group; ++j) axpy_kv(vk, part[j].acc, scores[j][i], v, a.head_dim_v);
         }
     }
 }
@@ -104,7 +111,8 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
             const int64_t c0 = std::min<int64_t>((int64_t)vis.size(), split * per);
             const int64_t c1 = std::min<int64_t>((int64_t)vis.size(), c0 + per);
             for (int j = 0; j < group; ++j) part[j].acc = &acc[((w * group) + j) * a.head_dim_v];
-            attend_chunk(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
+            if (a.kv_f32) attend_chunk<float>(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
+            else attend_chunk<uint16_t>(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
             for (int j = 0; j < group; ++j) {
                 ml[((w * group) + j) * 2] = part[j].m;
                 ml[((w * group) + j) * 2 + 1] = part[j].l;

@@ -10,9 +10,10 @@
 namespace llmrt::ops {
 
 struct AttentionArgs {
-    const float* q = nullptr;           // (n_tokens, n_head, head_dim_k), already scaled? no: `scale` applies
-    const uint16_t* k_cache = nullptr;  // (n_cells, n_head_kv * head_dim_k) fp16
-    const uint16_t* v_cache = nullptr;  // (n_cells, n_head_kv * head_dim_v) fp16
+    const float* q = nullptr;           // (n_tokens, n_head, head_dim_k); `scale` applies to q.k
+    const void* k_cache = nullptr;      // (n_cells, n_head_kv * head_dim_k) fp16, or f32 if kv_f32
+    const void* v_cache = nullptr;      // (n_cells, n_head_kv * head_dim_v) likewise
+    bool kv_f32 = false;
     const std::vector<int32_t>* visible = nullptr;  // per token: the cells it attends to
     int64_t n_tokens = 0;
     int n_head = 0, n_head_kv = 0, head_dim_k = 0, head_dim_v = 0;

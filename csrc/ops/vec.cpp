@@ -34,7 +34,12 @@ void scale_f32_ref(float* y, float s, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] *= s;
 }
 
-const VecKernels kReference{dot_f32_f16_ref, axpy_f16_ref, f32_to_f16_ref, f16_to_f32_ref, dot_f32_ref, scale_f32_ref};
+void axpy_f32_ref(float* y, float alpha, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+const VecKernels kReference{dot_f32_f16_ref, axpy_f16_ref, f32_to_f16_ref, f16_to_f32_ref, dot_f32_ref,
+                            scale_f32_ref, axpy_f32_ref};
 
 }  // namespace
 

@@ -12,6 +12,7 @@ struct VecKernels {
     void (*f16_to_f32)(const uint16_t* x, float* y, int64_t n);
     float (*dot_f32)(const float* a, const float* b, int64_t n);
     void (*scale_f32)(float* y, float s, int64_t n);                          // y *= s
+    void (*axpy_f32)(float* y, float alpha, const float* x, int64_t n);       // y += alpha * x
 };
 
 const VecKernels& vec_kernels();            // fastest for this CPU

@@ -73,7 +73,15 @@ void scale_f32(float* y, float s, int64_t n) {
     for (; i < n; ++i) y[i] *= s;
 }
 
-const VecKernels kAvx2{dot_f32_f16, axpy_f16, f32_to_f16, f16_to_f32, dot_f32, scale_f32};
+void axpy_f32(float* y, float alpha, const float* x, int64_t n) {
+    const __m256 va = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+const VecKernels kAvx2{dot_f32_f16, axpy_f16, f32_to_f16, f16_to_f32, dot_f32, scale_f32, axpy_f32};
 
 }  // namespace
 
