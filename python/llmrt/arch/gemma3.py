@@ -6,8 +6,10 @@ Differences from llama, all switches of the generic block:
   - GELU (tanh) gated FFN; NEOX RoPE;
   - sliding-window layers (il % 6 < 5 unless the metadata gives a pattern) with RoPE base
     10000 (or rope.freq_base_swa) and no scaling; global layers use the metadata's base/scaling;
-  - the GGUF norm weights already include Gemma's +1, so plain RMSNorm at run time;
-  - output head tied to the embedding; optional final logit soft-capping.
+  - the GGUF norm weights already include Gemma's +1 (llama.cpp's converter adds it to every
+    *norm.weight, Q/K norms included), so plain RMSNorm at run time;
+  - output head tied to the embedding; optional final logit soft-capping; no attention
+    soft-capping (a leftover attn_logit_softcapping key is ignored).
 """
 
 from .base import ACT_GELU_TANH, ROPE_NEOX, ArchSpec, sqrt_embd_scale
@@ -18,6 +20,9 @@ SWA_PERIOD = 6  # five local layers, then one global
 def _gemma3_extras(md, hp):
     sqrt_embd_scale(md, hp)
     hp["attn_scale"] = hp["head_dim_k"] ** -0.5
+    # Gemma 3 dropped Gemma 2's attention soft-capping: neither llama.cpp nor transformers
+    # apply it, even where a config still carries attn_logit_softcapping.
+    hp["attn_softcap"] = 0.0
     window = md.get("gemma3.attention.sliding_window")
     if window:
         hp["sliding_window"] = int(window)
@@ -37,4 +42,21 @@ GEMMA3 = ArchSpec(
     activation=ACT_GELU_TANH,
     extra_required=("attn_q_norm", "attn_k_norm", "post_attention_norm", "post_ffw_norm"),
     customize=_gemma3_extras,
+    hf_names={
+        "model.embed_tokens.weight": "token_embd.weight",
+        "model.norm.weight": "output_norm.weight",
+        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
+        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
+        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
+        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
+        "model.layers.{}.self_attn.q_norm.weight": "blk.{}.attn_q_norm.weight",
+        "model.layers.{}.self_attn.k_norm.weight": "blk.{}.attn_k_norm.weight",
+        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
+        "model.layers.{}.post_attention_layernorm.weight": "blk.{}.post_attention_norm.weight",
+        "model.layers.{}.pre_feedforward_layernorm.weight": "blk.{}.ffn_norm.weight",
+        "model.layers.{}.post_feedforward_layernorm.weight": "blk.{}.post_ffw_norm.weight",
+        "model.layers.{}.mlp.gate_proj.weight": "blk.{}.ffn_gate.weight",
+        "model.layers.{}.mlp.up_proj.weight": "blk.{}.ffn_up.weight",
+        "model.layers.{}.mlp.down_proj.weight": "blk.{}.ffn_down.weight",
+    },
 )
