@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "bindings/bindings.h"
+#include "ops/matmul.h"
+#include "runtime/thread_pool.h"
 #include "quant/types.h"
 #include "runtime/errors.h"
 
@@ -72,6 +74,31 @@ float vec_dot(uint32_t type, Bytes w, Floats x, bool reference) {
     return fn(n, w.data(), act.data());
 }
 
+py::array_t<float> matmul(uint32_t type, Bytes w, int64_t n_in, Floats x, int n_threads) {
+    const TypeTraits& t = computable(type);
+    checked_count(t, n_in);
+    if (x.ndim() != 2 || x.shape(1) != n_in) throw QuantError("matmul: x must be (n_tokens, n_in)");
+    ops::WeightView view;
+    view.type = type;
+    view.n_in = n_in;
+    view.row_bytes = row_size((GGMLType)type, n_in);
+    if (view.row_bytes == 0 || (size_t)w.size() % view.row_bytes != 0)
+        throw QuantError("matmul: weight bytes are not a whole number of rows");
+    view.n_out = (int64_t)w.size() / (int64_t)view.row_bytes;
+    view.data = w.data();
+    const int64_t n_tokens = x.shape(0);
+    py::array_t<float> y({n_tokens, view.n_out});
+    float* out = y.mutable_data();
+    const float* in = x.data();
+    {
+        py::gil_scoped_release release;
+        ThreadPool pool(n_threads);
+        std::vector<uint8_t> scratch;
+        ops::matmul(pool, view, in, n_tokens, out, scratch);
+    }
+    return y;
+}
+
 }  // namespace
 
 void bind_quant(py::module_& m) {
@@ -82,6 +109,9 @@ void bind_quant(py::module_& m) {
     m.def("vec_dot", &vec_dot, py::arg("type"), py::arg("w"), py::arg("x"), py::arg("reference") = false,
           "Dot product of one weight row (raw blocks) with float activations, through the same "
           "activation quantization the matmul uses. reference=True runs the scalar reference.");
+    m.def("matmul", &matmul, py::arg("type"), py::arg("w"), py::arg("n_in"), py::arg("x"), py::arg("n_threads") = 1,
+          "y (n_tokens, n_out) = x . W^T for raw weight rows, through the forward pass's matmul "
+          "(for 4+ tokens the unpacked prefill kernel).");
     m.def("prepare_activations", [](int fmt, Floats x) {
         const int64_t n = (int64_t)x.size();
         py::array_t<uint8_t> out((py::ssize_t)act_row_size((ActFormat)fmt, n));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "quant/types.h"
+#include "quant/unpacked.h"
 #include "runtime/errors.h"
 
 namespace llmrt::ops {
@@ -48,6 +49,10 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
                 prepare_activations((ActFormat)f, x + t * n_in, act + act_offset[f] + t * act_bytes[f], n_in);
         });
     }
+    // From a few tokens on, unpacking each weight row once to int8 and running it against four
+    // tokens at a time beats unpacking it again inside every token's dot product.
+    constexpr int64_t kUnpackMinTokens = 4;
+    const DotUnpackedFn dot_unpacked = dot_unpacked_best();
     // Rows of all weights form one index space; small bands balance the threads and keep a
     // band's rows hot in cache while every token runs against them.
     const int64_t grain = std::max<int64_t>(4, total_rows / (pool.size() * 16));
@@ -62,6 +67,24 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
             const uint8_t* row = w.row(r - base);
             const uint8_t* a = act + act_offset[f];
             float* y = outputs[i];
+            if (traits[i]->unpack && n_tokens >= kUnpackMinTokens) {
+                thread_local std::vector<int8_t> q;
+                thread_local std::vector<float> d, m;
+                q.resize((size_t)n_in);
+                d.resize((size_t)n_in / 32);
+                m.resize((size_t)n_in / 32);
+                traits[i]->unpack(row, q.data(), d.data(), m.data(), n_in);
+                const UnpackedRow u{q.data(), d.data(), m.data()};
+                const block_a8_32* cols[kUnpackedMaxCols];
+                float res[kUnpackedMaxCols];
+                for (int64_t t = 0; t < n_tokens; t += kUnpackedMaxCols) {
+                    const int k = (int)std::min<int64_t>(kUnpackedMaxCols, n_tokens - t);
+                    for (int c = 0; c < k; ++c) cols[c] = (const block_a8_32*)(a + (t + c) * act_bytes[f]);
+                    dot_unpacked(n_in, u, cols, k, res);
+                    for (int c = 0; c < k; ++c) y[(t + c) * w.n_out + (r - base)] = res[c];
+                }
+                continue;
+            }
             for (int64_t t = 0; t < n_tokens; ++t) y[t * w.n_out + (r - base)] = dot(n_in, row, a + t * act_bytes[f]);
         }
     });

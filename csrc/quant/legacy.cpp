@@ -273,6 +273,28 @@ void set(TypeTraits& t, DequantizeFn deq, QuantizeFn quant, VecDotFn ref, VecDot
 
 }  // namespace
 
+// ---- unpacking for the prefill kernel: x = d * q + m with int8 q -------------------------
+
+template <typename Block, int Bits, int Offset, bool HasMin>
+void unpack_row(const void* src, int8_t* q, float* d, float* m, int64_t n) {
+    const Block* blocks = static_cast<const Block*>(src);
+    int v[32];
+    for (int64_t b = 0; b < n / 32; ++b) {
+        const Block& blk = blocks[b];
+        if constexpr (Bits == 8) {
+            for (int j = 0; j < 32; ++j) v[j] = ((const int8_t*)blk.qs)[j];
+        } else if constexpr (Bits == 5) {
+            unpack_5bit(blk.qs, blk.qh, v);
+        } else {
+            unpack_nibbles(blk.qs, v);
+        }
+        for (int j = 0; j < 32; ++j) q[b * 32 + j] = (int8_t)(v[j] - Offset);
+        d[b] = fp16_to_fp32(blk.d);
+        if constexpr (HasMin) m[b] = fp16_to_fp32(blk.m);
+        else m[b] = 0.0f;
+    }
+}
+
 void register_legacy_types(TypeTraits* table) {
     auto at = [&](GGMLType t) -> TypeTraits& { return table[(uint32_t)t]; };
     set(at(GGMLType::Q4_0), dequantize_q4_0, quantize_q4_0, vec_dot_q4_0_ref, nullptr);
@@ -280,6 +302,11 @@ void register_legacy_types(TypeTraits* table) {
     set(at(GGMLType::Q5_0), dequantize_q5_0, quantize_q5_0, vec_dot_q5_0_ref, nullptr);
     set(at(GGMLType::Q5_1), dequantize_q5_1, quantize_q5_1, vec_dot_q5_1_ref, nullptr);
     set(at(GGMLType::Q8_0), dequantize_q8_0, quantize_q8_0, vec_dot_q8_0_ref, nullptr);
+    at(GGMLType::Q4_0).unpack = unpack_row<block_q4_0, 4, 8, false>;
+    at(GGMLType::Q4_1).unpack = unpack_row<block_q4_1, 4, 0, true>;
+    at(GGMLType::Q5_0).unpack = unpack_row<block_q5_0, 5, 16, false>;
+    at(GGMLType::Q5_1).unpack = unpack_row<block_q5_1, 5, 0, true>;
+    at(GGMLType::Q8_0).unpack = unpack_row<block_q8_0, 8, 0, false>;
 #if LLMRT_HAVE_AVX2_KERNELS
     if ((int)simd_level() >= (int)SimdLevel::AVX2) {
         at(GGMLType::Q4_0).vec_dot = avx2::vec_dot_q4_0;

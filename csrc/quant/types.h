@@ -24,6 +24,9 @@ enum class ActFormat : int { F32 = 0, A8_32 = 1, A8_256 = 2 };
 using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 using DequantizeFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
+// Unpacks a row of a 32-element format to int8 quants with per-block scale and offset,
+// x = d[b] * q + m[b], for the prefill kernel (quant/unpacked.h).
+using UnpackFn = void (*)(const void* src, int8_t* q, float* d, float* m, int64_t n);
 
 struct TypeTraits {
     const char* name = nullptr;       // "Q4_K"; nullptr for ids GGUF does not define
@@ -34,6 +37,7 @@ struct TypeTraits {
     ActFormat act = ActFormat::F32;
     VecDotFn vec_dot_ref = nullptr;   // portable scalar reference
     VecDotFn vec_dot = nullptr;       // fastest path for this CPU (chosen at registration)
+    UnpackFn unpack = nullptr;        // A8_32 types only; nullptr: prefill uses vec_dot
 };
 
 // Traits of a type id; returns an entry with name == nullptr for unknown ids (never throws).

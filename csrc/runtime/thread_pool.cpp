@@ -14,7 +14,15 @@
 
 namespace llmrt {
 namespace {
-constexpr int kSpinIterations = 200000;  // ~ a few ms of spinning before sleeping
+// Waiting escalates: busy-spin (cheapest wake-up, right for back-to-back regions of one decode
+// step), then yield the core (so an oversubscribed machine still makes progress), then sleep.
+constexpr int kPauseSpins = 2000;
+constexpr int kYieldSpins = 20000;
+
+inline void wait_step(int spins) {
+    if (spins < kPauseSpins) LLMRT_CPU_RELAX();
+    else std::this_thread::yield();
+}
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
@@ -45,7 +53,7 @@ void ThreadPool::worker_loop(int index) {
     for (;;) {
         int spins = 0;
         while (generation_.load(std::memory_order_acquire) == seen) {
-            if (++spins < kSpinIterations) { LLMRT_CPU_RELAX(); continue; }
+            if (++spins < kPauseSpins + kYieldSpins) { wait_step(spins); continue; }
             std::unique_lock<std::mutex> lock(mutex_);
             sleeping_.fetch_add(1);
             wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
@@ -71,7 +79,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     }
     if (sleeping_.load() > 0) wake_.notify_all();
     run_job(0);
-    while (pending_.load(std::memory_order_acquire) != 0) LLMRT_CPU_RELAX();
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) wait_step(spins);
     job_ = nullptr;
     if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }

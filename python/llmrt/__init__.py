@@ -20,6 +20,7 @@ __all__ = [
 ]
 
 from .gguf_file import GGUFFile  # noqa: E402
+from .grammar import Grammar  # noqa: E402
 from .llm import LLM  # noqa: E402
 
-__all__ += ["GGUFFile", "LLM"]
+__all__ += ["GGUFFile", "Grammar", "LLM"]

@@ -14,8 +14,15 @@ import sys
 from .errors import LLMRTError
 
 
-def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="GGUF path or alias (smollm2-135m, gemma3-270m)")
+MODEL_HELP = "GGUF path, alias (smollm2-135m, gemma3-270m) or hf:OWNER/REPO[/FILE.gguf|:QUANT]"
+
+
+def add_model_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    if optional:
+        p.add_argument("-m", "--model", default=None, help=MODEL_HELP + " (default: smollm2-135m)")
+    else:
+        p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--file", default=None, help="which GGUF of an hf: repository (name or quant, e.g. Q4_K_M)")
     p.add_argument("-c", "--ctx-size", type=int, default=4096, help="context size in tokens")
     p.add_argument("-t", "--threads", type=int, default=None, help="threads (default: physical cores)")
 
@@ -40,9 +47,17 @@ def sampling_kwargs(args) -> dict:
 
 
 def load(args):
+    from . import models
     from .llm import LLM
 
-    return LLM(args.model, n_ctx=args.ctx_size, n_threads=args.threads)
+    path = models.resolve(args.model or models.DEFAULT_MODEL, filename=args.file)
+    if args.verbose:
+        print(f"llmrt: loading {path}", file=sys.stderr)
+    llm = LLM(path, n_ctx=args.ctx_size, n_threads=args.threads)
+    if args.verbose:
+        print(f"llmrt: {llm.architecture}, {llm.n_vocab} tokens, n_ctx {llm.n_ctx}, "
+              f"{llm.n_threads} threads", file=sys.stderr)
+    return llm
 
 
 def print_stats(stats) -> None:
@@ -52,9 +67,21 @@ def print_stats(stats) -> None:
           f"{stats.generated_tokens} tokens, {dec:.1f} tok/s", file=sys.stderr)
 
 
+def split_model_prompt(args) -> None:
+    """`llmrt run [MODEL] PROMPT`: one positional is the prompt, two are model and prompt."""
+    words = args.words
+    if len(words) == 1:
+        args.prompt = words[0]
+    elif len(words) == 2 and args.model is None:
+        args.model, args.prompt = words
+    else:
+        raise SystemExit("llmrt run: expected [MODEL] PROMPT")
+
+
 def cmd_run(args) -> int:
     from .generation import GenerationStats
 
+    split_model_prompt(args)
     llm = load(args)
     stats = GenerationStats()
     for piece in llm.stream(args.prompt, max_tokens=args.max_tokens, stats=stats, **sampling_kwargs(args)):
@@ -69,6 +96,7 @@ def cmd_run(args) -> int:
 def cmd_chat(args) -> int:
     from .generation import GenerationStats
 
+    args.model = args.model or args.positional_model
     llm = load(args)
     messages = [{"role": "system", "content": args.system}] if args.system else []
     interactive = sys.stdin.isatty()
@@ -111,7 +139,7 @@ def cmd_info(args) -> int:
     from . import models
     from .gguf_file import GGUFFile
 
-    path = models.resolve(args.model)
+    path = models.resolve(args.model, filename=args.file)
     f = GGUFFile(path)
     md = f.metadata
     arch = md.get("general.architecture", "?")
@@ -142,28 +170,32 @@ def cmd_info(args) -> int:
 def cmd_pull(args) -> int:
     from . import models
 
-    print(models.resolve(args.model, progress=True))
+    print(models.resolve(args.model, progress=True, filename=args.file))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmrt", description="Run GGUF language models.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="load details; tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="one completion, streamed")
-    add_model_args(p)
-    p.add_argument("prompt")
+    add_model_args(p, optional=True)
+    p.add_argument("words", nargs="+", metavar="[MODEL] PROMPT")
     add_sampling_args(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("chat", help="interactive chat with the model's template")
-    add_model_args(p)
+    add_model_args(p, optional=True)
+    p.add_argument("positional_model", nargs="?", default=None, metavar="MODEL")
     p.add_argument("--system", default=None)
     add_sampling_args(p)
     p.set_defaults(func=cmd_chat)
     p = sub.add_parser("info", help="describe a model file")
-    p.add_argument("model")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--file", default=None)
     p.set_defaults(func=cmd_info)
-    p = sub.add_parser("pull", help="fetch a model alias into the cache")
-    p.add_argument("model")
+    p = sub.add_parser("pull", help="fetch a model into the cache and print its path")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--file", default=None)
     p.set_defaults(func=cmd_pull)
     return parser
 
@@ -172,8 +204,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except LLMRTError as e:
-        print(f"llmrt: error: {e}", file=sys.stderr)
+    except (LLMRTError, OSError) as e:
+        if args.verbose:
+            raise
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"llmrt: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

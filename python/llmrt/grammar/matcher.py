@@ -1,0 +1,278 @@
+"""Token masks from a byte-level pushdown automaton.
+
+StackMachine: llama.cpp's grammar stacks (a stack = tuple of program positions, top last, top
+always a byte-set element; the empty stack means "the grammar may end here"). A *state* is the
+set of live stacks, interned to a small integer; state 0 is dead. Transitions state x byte ->
+state are computed lazily in Python and stored in a dense int32 table, so the machine becomes
+a lazily built DFA over exactly the states generation visits.
+
+TokenIndex: the vocabulary as a byte trie stored level by level (parent index + byte per node).
+A mask is one vectorised walk: the states of all nodes at depth k are one gather from the
+transition table indexed by (state of parent, byte). Dead subtrees stay dead (row 0 of the
+table is all zeros). The finished mask is cached per (state, tokenizer), which is XGrammar's
+per-position cache taken to whole states: generation revisits the same few states constantly.
+
+GrammarMatcher: per-sequence state on top of both.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..errors import GrammarError
+from .program import BYTES, END, REF, Program
+
+
+class StackMachine:
+    def __init__(self, prog: Program):
+        self.prog = prog
+        self._kind = prog.kind
+        self._arg = prog.arg
+        self._alts = prog.rule_alts
+        self.stacks: list[frozenset] = [frozenset()]
+        self._ids: dict[frozenset, int] = {frozenset(): 0}
+        self.accepting: list[bool] = [False]
+        self.has_cont: list[bool] = [False]
+        self.table = np.full((64, 256), -1, np.int32)   # (state capacity, byte) -> state, -1 unknown
+        self.table[0, :] = 0
+        init: set = set()
+        for a in self._alts[prog.root]:
+            self._expand((a,) if self._kind[a] != END else (), init)
+        self.initial = self._intern(frozenset(init))
+
+    def _expand(self, stack: tuple, out: set) -> None:
+        """Add the stacks reachable from `stack` without reading a byte (top = byte set)."""
+        if not stack:
+            out.add(stack)
+            return
+        p = stack[-1]
+        if self._kind[p] == BYTES:
+            out.add(stack)
+            return
+        rest = stack[:-1]
+        if self._kind[p + 1] != END:     # tail position needs no return address
+            rest = rest + (p + 1,)
+        for a in self._alts[self._arg[p]]:
+            self._expand(rest + (a,) if self._kind[a] != END else rest, out)
+
+    def _intern(self, stacks: frozenset) -> int:
+        sid = self._ids.get(stacks)
+        if sid is not None:
+            return sid
+        sid = len(self.stacks)
+        self._ids[stacks] = sid
+        self.stacks.append(stacks)
+        self.accepting.append(() in stacks)
+        self.has_cont.append(any(stacks))
+        if sid >= self.table.shape[0]:
+            grown = np.full((2 * self.table.shape[0], 256), -1, np.int32)
+            grown[: self.table.shape[0]] = self.table
+            self.table = grown
+        return sid
+
+    def step(self, sid: int, byte: int) -> int:
+        nxt = int(self.table[sid, byte])
+        if nxt >= 0:
+            return nxt
+        out: set = set()
+        kind, arg = self._kind, self._arg
+        for st in self.stacks[sid]:
+            if not st:
+                continue
+            p = st[-1]
+            if (arg[p] >> byte) & 1:
+                rest = st[:-1]
+                self._expand(rest + (p + 1,) if kind[p + 1] != END else rest, out)
+        nxt = self._intern(frozenset(out))
+        self.table[sid, byte] = nxt
+        return nxt
+
+    def walk(self, sid: int, data: bytes) -> int:
+        for b in data:
+            if sid == 0:
+                return 0
+            sid = self.step(sid, b)
+        return sid
+
+    def fill(self, keys: np.ndarray) -> None:
+        for key in np.unique(keys).tolist():
+            self.step(key >> 8, key & 255)
+
+
+class TokenIndex:
+    """The vocabulary's candidate tokens as a level-wise byte trie. Built once per tokenizer."""
+
+    def __init__(self, tokenizer):
+        n = tokenizer.n_vocab
+        self.n_vocab = n
+        self.eog_ids = np.array(sorted(tokenizer.eog_ids), np.int64)
+        eog = set(self.eog_ids.tolist())
+        self.pieces: list[bytes | None] = [None] * n
+        cand = []
+        for tid in range(n):
+            if tid in eog or tokenizer.is_control(tid):
+                continue
+            piece = tokenizer.token_to_piece(tid, special=False)
+            if not piece or piece[0] == 0:     # llama.cpp rejects empty and NUL-led pieces too
+                continue
+            self.pieces[tid] = piece
+            cand.append(tid)
+        self._build(np.array(cand, np.int64))
+
+    def _build(self, cand: np.ndarray) -> None:
+        lens = np.array([len(self.pieces[t]) for t in cand.tolist()], np.int64)
+        maxlen = int(lens.max()) if len(lens) else 0
+        mat = np.zeros((len(cand), maxlen), np.uint8)
+        for i, t in enumerate(cand.tolist()):
+            p = self.pieces[t]
+            mat[i, : len(p)] = np.frombuffer(p, np.uint8)
+        self.levels = []   # per depth: (parent node index, byte) of each node; (token ids, node)
+        rows = np.arange(len(cand))
+        node = np.zeros(len(cand), np.int64)
+        for k in range(maxlen):
+            keep = lens[rows] > k
+            rows, node = rows[keep], node[keep]
+            key = node * 256 + mat[rows, k]
+            uniq, inv = np.unique(key, return_inverse=True)
+            node = inv.reshape(-1)
+            ends = lens[rows] == k + 1
+            self.levels.append((
+                (uniq >> 8).astype(np.int64), (uniq & 255).astype(np.int64),
+                cand[rows[ends]], node[ends],
+            ))
+        self.n_nodes = sum(len(lv[0]) for lv in self.levels)
+
+    def final_states(self, sm: StackMachine, sid: int) -> tuple[np.ndarray, np.ndarray]:
+        """(token ids, state after each token) for every candidate token, from state sid."""
+        cur = np.array([sid], np.int64)
+        tids, states = [], []
+        for parent, byte, end_tok, end_node in self.levels:
+            ps = cur[parent]
+            key = ps * 256 + byte
+            nxt = sm.table.ravel()[key]
+            unknown = nxt < 0
+            if unknown.any():
+                sm.fill(key[unknown])
+                nxt = sm.table.ravel()[key]
+            if len(end_tok):
+                tids.append(end_tok)
+                states.append(nxt[end_node])
+            if not nxt.any():
+                break
+            cur = nxt.astype(np.int64)
+        if not tids:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(tids), np.concatenate(states)
+
+
+_INDEXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def token_index(tokenizer) -> TokenIndex:
+    idx = _INDEXES.get(tokenizer)
+    if idx is None:
+        idx = TokenIndex(tokenizer)
+        _INDEXES[tokenizer] = idx
+    return idx
+
+
+class MaskCache:
+    """Masks per state for one (grammar, tokenizer); bounded in bytes, cleared when full."""
+
+    def __init__(self, sm: StackMachine, index: TokenIndex, max_bytes: int = 256 << 20):
+        self.sm, self.index = sm, index
+        self.masks: dict[int, np.ndarray] = {}
+        self.max_masks = max(16, max_bytes // max(1, index.n_vocab))
+        self.hits = self.misses = 0
+
+    def mask(self, sid: int) -> np.ndarray:
+        m = self.masks.get(sid)
+        if m is not None:
+            self.hits += 1
+            return m
+        self.misses += 1
+        m = np.zeros(self.index.n_vocab, bool)
+        if sid:
+            tids, states = self.index.final_states(self.sm, sid)
+            m[tids[states != 0]] = True
+            if self.sm.accepting[sid]:
+                m[self.index.eog_ids] = True
+        m.flags.writeable = False
+        if len(self.masks) >= self.max_masks:
+            self.masks.clear()
+        self.masks[sid] = m
+        return m
+
+
+class GrammarMatcher:
+    """One sequence's position in a grammar. Not thread-safe; clone() per sequence."""
+
+    def __init__(self, cache: MaskCache):
+        self._cache = cache
+        self._sm = cache.sm
+        self._index = cache.index
+        self._eog = frozenset(cache.index.eog_ids.tolist())
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = self._sm.initial
+        self._done = False
+
+    def clone(self) -> "GrammarMatcher":
+        m = GrammarMatcher.__new__(GrammarMatcher)
+        m.__dict__.update(self.__dict__)
+        return m
+
+    @property
+    def state(self) -> int:
+        return self._state
+
+    def allowed_mask(self) -> np.ndarray:
+        """(n_vocab,) bool, read-only (shared with other matchers in the same state)."""
+        if self._done:
+            m = np.zeros(self._index.n_vocab, bool)
+            m[self._index.eog_ids] = True
+            return m
+        return self._cache.mask(self._state)
+
+    def is_allowed(self, token_id: int) -> bool:
+        """Fast path: whether one token may come next, without building the mask."""
+        return self._next(token_id) is not None
+
+    def _next(self, token_id: int):
+        if self._done:
+            return None
+        if token_id in self._eog:
+            return -1 if self._sm.accepting[self._state] else None
+        if not 0 <= token_id < self._index.n_vocab:
+            return None
+        piece = self._index.pieces[token_id]
+        if piece is None:
+            return None
+        nxt = self._sm.walk(self._state, piece)
+        return nxt if nxt else None
+
+    def accept(self, token_id: int) -> None:
+        nxt = self._next(int(token_id))
+        if nxt is None:
+            raise GrammarError(f"token {token_id} is not allowed by the grammar here")
+        if nxt == -1:
+            self._done = True
+        else:
+            self._state = nxt
+
+    def accept_bytes(self, data: bytes) -> bool:
+        """Advance over raw bytes; False (state unchanged) if the grammar rejects them."""
+        nxt = self._sm.walk(self._state, data)
+        if not nxt:
+            return False
+        self._state = nxt
+        return True
+
+    def can_end(self) -> bool:
+        return self._done or self._sm.accepting[self._state]
+
+    def is_finished(self) -> bool:
+        return self._done or not self._sm.has_cont[self._state]

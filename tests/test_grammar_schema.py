@@ -1,0 +1,207 @@
+"""JSON Schema -> grammar: table-driven accept/reject, jsonschema agreement, random walks."""
+
+import json
+import pathlib
+
+import jsonschema
+import numpy as np
+import pytest
+
+from llmrt.errors import GrammarError
+from llmrt.grammar import Grammar
+
+DATA = pathlib.Path(__file__).parent / "data"
+D = {"$defs": {"pos": {"type": "integer", "minimum": 1}}}
+
+# (schema, valid instances, invalid instances); every instance is checked with jsonschema too.
+CASES = [
+    ({"type": "string"}, ["", "a\"b\\n", "é日"], [1, None]),
+    ({"type": "integer"}, [0, -5, 123456], [1.5, "1"]),
+    ({"type": "number"}, [0, -1.5, 2e10], ["x", True]),
+    ({"type": "boolean"}, [True, False], [0, "true"]),
+    ({"type": "null"}, [None], [0, "null"]),
+    ({"type": ["string", "null"]}, ["x", None], [1]),
+    ({"type": ["integer", "boolean"]}, [3, False], [None, "3"]),
+    ({"enum": ["red", "green", 3, None]}, ["red", 3, None], ["blue", 4]),
+    ({"const": {"a": [1, 2]}}, [{"a": [1, 2]}], [{"a": [1]}]),
+    ({"type": "string", "minLength": 2, "maxLength": 4}, ["ab", "abcd"], ["a", "abcde"]),
+    ({"type": "string", "minLength": 3}, ["abc", "abcdefgh"], ["ab"]),
+    ({"type": "string", "pattern": "^[a-z]+-[0-9]{2}$"}, ["ab-12"], ["ab-1", "AB-12", "ab-123"]),
+    ({"type": "string", "pattern": "^(foo|bar)+$"}, ["foo", "barfoo"], ["fo", "foob"]),
+    ({"type": "string", "pattern": "^\\d{3}\\.\\w?$"}, ["123.", "123.a"], ["12.a", "123.ab"]),
+    ({"type": "string", "pattern": "ab"}, ["ab", "xaby"], ["a", "ba"]),
+    ({"type": "string", "pattern": "^a[^b]c$"}, ["axc", "a\"c"], ["abc", "ac"]),
+    ({"type": "string", "pattern": "^(?:x|y){2,3}$"}, ["xy", "yyx"], ["x", "xyxy"]),
+    ({"type": "string", "format": "date"}, ["2024-02-29"], ["2024-13-01", "24-01-01"]),
+    ({"type": "string", "format": "time"}, ["12:30:00Z", "23:59:59.123+01:00"], ["24:00:00Z"]),
+    ({"type": "string", "format": "date-time"}, ["2024-01-02T03:04:05Z"], ["2024-01-02 03:04:05Z"]),
+    ({"type": "string", "format": "uuid"}, ["123e4567-e89b-12d3-a456-426614174000"], ["123e4567"]),
+    ({"type": "integer", "minimum": 0, "maximum": 150}, [0, 99, 150], [-1, 151, 1000]),
+    ({"type": "integer", "minimum": -20}, [-20, 0, 99999], [-21, -100]),
+    ({"type": "integer", "maximum": -3}, [-3, -1000], [-2, 0, 5]),
+    ({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10}, [1, 9], [0, 10]),
+    ({"type": "array", "items": {"type": "integer"}}, [[], [1, 2, 3]], [[1, "a"], {}]),
+    ({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3},
+     [["a"], ["a", "b", "c"]], [[], ["a", "b", "c", "d"]]),
+    ({"type": "array", "minItems": 2}, [[1, "x"], [None, {}, []]], [[1]]),
+    ({"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]},
+     [[1, "a"], [1], [], [1, "a", True]], [["a"], [1, 2]]),
+    ({"type": "array", "prefixItems": [{"type": "integer"}], "items": False}, [[1], []], [[1, 2]]),
+    ({"type": "array", "prefixItems": [{"type": "integer"}], "items": {"type": "boolean"},
+      "minItems": 2, "maxItems": 3}, [[1, True], [1, False, True]], [[1], [1, 2], [1, True, True, True]]),
+    ({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+      "required": ["name", "age"]}, [{"name": "a", "age": 3}], [{"name": "a"}, {"age": 3, "name": 1}]),
+    ({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"},
+                                       "c": {"type": "integer"}}, "required": ["b"]},
+     [{"b": 1}, {"a": 1, "b": 2}, {"b": 1, "c": 2}, {"a": 1, "b": 2, "c": 3}], [{"a": 1}, {}]),
+    ({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": False},
+     [{}, {"a": 1}], [{"a": "x"}, {"b": 1}]),
+    ({"type": "object", "properties": {"a": {"type": "string"}},
+      "additionalProperties": {"type": "integer"}}, [{"a": "x", "b": 1}, {"bb": 2, "aa": 3}],
+     [{"b": "x"}, {"a": 1}]),
+    ({"type": "object", "additionalProperties": {"type": "boolean"}}, [{}, {"x": True}], [{"x": 1}]),
+    ({"type": "object"}, [{}, {"x": [1, {"y": None}]}], [[], "x"]),
+    ({"type": "object", "properties": {"in": {"type": "object", "properties": {
+        "deep": {"type": "array", "items": {"type": "object", "properties": {"v": {"enum": [1, 2]}},
+                                             "required": ["v"]}}}, "required": ["deep"]}},
+      "required": ["in"]}, [{"in": {"deep": [{"v": 1}, {"v": 2}]}}], [{"in": {"deep": [{"v": 3}]}}]),
+    ({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 2}]}, [1, "ab"], ["abc", None]),
+    ({"oneOf": [{"type": "boolean"}, {"type": "null"}]}, [True, None], [0]),
+    ({"allOf": [{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                {"properties": {"b": {"type": "string"}}, "required": ["b"]}]},
+     [{"a": 1, "b": "x"}], [{"a": 1}, {"b": "x"}]),
+    ({"type": "object", "properties": {"kind": {"type": "string"}}, "required": ["kind"],
+      "anyOf": [{"properties": {"n": {"type": "integer"}}, "required": ["n"]},
+                {"properties": {"s": {"type": "string"}}, "required": ["s"]}]},
+     [{"kind": "a", "n": 1}, {"kind": "b", "s": "x"}], [{"kind": "a"}, {"n": 1}]),
+    ({**D, "$ref": "#/$defs/pos"}, [1, 50], [0, -1]),
+    ({"definitions": {"p": {"type": "object", "properties": {"x": {"$ref": "#/definitions/n"}},
+                            "required": ["x"]}, "n": {"type": "number"}},
+      "type": "array", "items": {"$ref": "#/definitions/p"}}, [[{"x": 1.5}]], [[{"x": "a"}]]),
+    ({"$defs": {"node": {"type": "object", "properties": {
+        "v": {"type": "integer"}, "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+        "required": ["v"]}}, "$ref": "#/$defs/node"},
+     [{"v": 1}, {"v": 1, "kids": [{"v": 2, "kids": [{"v": 3}]}]}], [{"v": 1, "kids": [{}]}]),
+    ({"type": "object", "title": "t", "description": "d",
+      "properties": {"x": {"type": "string", "description": "doc"}}}, [{"x": "y"}], [{"x": 1}]),
+]
+
+
+def validator(schema):
+    V = jsonschema.Draft202012Validator
+    return V(schema, format_checker=V.FORMAT_CHECKER)
+
+
+def compact(v):
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_schema_accepts_valid_rejects_invalid(i):
+    schema, good, bad = CASES[i]
+    g = Grammar.from_json_schema(schema)
+    for v in good:
+        assert validator(schema).is_valid(v), v       # the table itself is right
+        texts = [compact(v)]
+        if "const" not in schema:   # const/enum values are matched in compact form only
+            texts += [json.dumps(v, ensure_ascii=False), json.dumps(v, indent=2)]
+        for text in texts:
+            assert g.accepts(text), (schema, text)
+    for v in bad:
+        assert not validator(schema).is_valid(v), v
+        assert not g.accepts(compact(v)), (schema, v)
+        assert not g.accepts(json.dumps(v)), (schema, v)
+
+
+def test_at_least_40_schemas():
+    assert len(CASES) >= 40
+
+
+def _random_walk(g: Grammar, rng, max_bytes=400):
+    sm = g._sm
+    sid, out = sm.initial, bytearray()
+    weights = np.ones(256)
+    for c in b'"]},:0123456789-tfnab':
+        weights[c] = 25.0
+    weights[128:] = 0.02
+    for _ in range(max_bytes):
+        if sm.accepting[sid] and (not sm.has_cont[sid] or rng.random() < 0.3):
+            return bytes(out)
+        nxt = np.array([sm.step(sid, b) for b in range(256)])
+        ok = np.flatnonzero(nxt)
+        if len(ok) == 0:
+            return bytes(out) if sm.accepting[sid] else None
+        p = weights[ok] / weights[ok].sum()
+        b = int(rng.choice(ok, p=p))
+        out.append(b)
+        sid = int(nxt[b])
+    return None
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_random_walks_validate(i):
+    schema = CASES[i][0]
+    g = Grammar.from_json_schema(schema)
+    rng = np.random.default_rng(i)
+    done = 0
+    for _ in range(30):
+        text = _random_walk(g, rng)
+        if text is None:
+            continue
+        try:
+            value = json.loads(text.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            pytest.fail(f"walk produced bad JSON {text!r}: {e}")
+        assert validator(schema).is_valid(value), (schema, value)
+        done += 1
+    assert done > 0
+
+
+@pytest.mark.parametrize("schema,word", [
+    ({"type": "string", "contentEncoding": "base64"}, "contentEncoding"),
+    ({"type": "object", "patternProperties": {"a": {}}}, "patternProperties"),
+    ({"type": "number", "minimum": 0}, "minimum"),
+    ({"type": "array", "uniqueItems": True}, "uniqueItems"),
+    ({"type": "string", "format": "email"}, "email"),
+    ({"type": "string", "pattern": "(?=a)b"}, "lookaround"),
+    ({"type": "string", "pattern": "\\bx"}, "\\b"),
+    ({"not": {"type": "string"}}, "not"),
+    ({"if": {}, "then": {}}, "if"),
+    ({"$ref": "https://example.com/s.json"}, "local $ref"),
+    ({"$ref": "#/$defs/missing"}, "does not resolve"),
+    ({"allOf": [{"type": "string"}]}, "allOf"),
+    ({"type": "integer", "minimum": 5, "maximum": 1}, "empty integer range"),
+])
+def test_unsupported_features_raise(schema, word):
+    with pytest.raises(GrammarError) as e:
+        Grammar.from_json_schema(schema)
+    assert word in str(e.value)
+
+
+def test_bad_json_text():
+    with pytest.raises(GrammarError, match="not valid JSON"):
+        Grammar.from_json_schema("{nope")
+    assert Grammar.from_json_schema('{"type": "integer"}').accepts("12")
+
+
+def test_generic_json():
+    g = Grammar.json()
+    for v in [{}, [], {"a": [1, -2.5e3, "x\\u00e9", True, None, {"b": {}}]}, "s", 0]:
+        assert g.accepts(json.dumps(v)) and g.accepts(json.dumps(v, indent=2))
+    for s in ["{", "[1,]", '{"a"}', "01", "tru", "'x'"]:
+        assert not g.accepts(s)
+
+
+def test_agrees_with_llama_cpp_converter():
+    """Instances accepted by llama.cpp's own converter output (recorded) are accepted by ours
+    and vice versa, on valid and invalid instances of each recorded schema."""
+    ref = json.loads((DATA / "grammar_llama_cpp.json").read_text())["schemas"]
+    probes = [None, 0, 7, -3, 1.5, "", "ab", "abcde", "red", "abc-12", "2024-01-31", True,
+              [], [1], [1, 2, 3, 4], {"name": "x", "age": 3}, {"name": "x"}, {"a": True},
+              {"a": True, "b": None}, {"d": "2024-01-31"}, {"d": "x"}, {}]
+    for item in ref:
+        ours = Grammar.from_json_schema(item["schema"])
+        theirs = Grammar.from_gbnf(item["gbnf"])
+        for v in probes:
+            text = json.dumps(v)
+            assert ours.accepts(text) == theirs.accepts(text), (item["schema"], text)
