@@ -10,6 +10,11 @@ models the package index ships, and writes tests/data/reference_<alias>.json wit
 
     python tools/make_reference.py                 # both models
     python tools/make_reference.py smollm2-135m -n 64
+    python tools/make_reference.py gemma3-270m --long -n 32   # reference_gemma3-270m-long.json
+
+--long records one prompt of 1500+ tokens (LONG_PROMPT: past Gemma 3's 512-token sliding
+window) and, to keep the file small, only every LONG_STRIDE-th position plus the last
+LONG_TAIL; each position entry then carries its index ("index").
 """
 
 from __future__ import annotations
@@ -35,6 +40,32 @@ PROMPTS = [
     "explain, step by step, how the light-dependent reactions and the Calvin cycle work together",
 ]
 TOP = 20
+LONG_STRIDE = 16
+LONG_TAIL = 64
+
+
+def long_prompt() -> str:
+    """A deterministic text of ~1700 Gemma tokens. The closing paragraph repeats the opening
+    one word for word, so predicting it well needs attention reaching back 1000+ tokens,
+    which only the global (non-sliding) layers have."""
+    opening = ("The old lighthouse stood at the end of a long stone pier, and every evening the "
+               "keeper climbed its hundred and twelve steps to light the lamp. He kept a ledger "
+               "in which he wrote, in a careful hand, the weather, the ships that passed, and "
+               "anything else that seemed worth remembering.")
+    names = ["Aurora", "Bellwether", "Cormorant", "Dauntless", "Evening Star", "Fairwind",
+             "Gannet", "Halcyon", "Islander", "Juniper", "Kestrel", "Lodestar"]
+    weathers = ["clear and calm", "grey with a light drizzle", "windy from the north-west",
+                "foggy until noon", "bright but cold", "stormy in the afternoon"]
+    days = []
+    for day in range(1, 41):
+        ship = names[(day * 5) % len(names)]
+        weather = weathers[(day * 7) % len(weathers)]
+        count = (day * 13) % 9 + 2
+        days.append(f"Day {day}. The weather was {weather}. {count} ships passed the point, the "
+                    f"last of them the {ship}, which signalled twice and went on towards the harbour.")
+    return (opening + "\n\n" + "\n".join(days) + "\n\nAt the end of the season the keeper "
+            "copied the first page of his ledger onto the inside of the cover, so that it would "
+            "not be lost. It read:\n\n" + opening)
 
 
 def row_summary(row: np.ndarray) -> dict:
@@ -48,20 +79,24 @@ def row_summary(row: np.ndarray) -> dict:
     }
 
 
-def record(alias: str, n_greedy: int) -> dict:
+def record(alias: str, n_greedy: int, long: bool = False) -> dict:
     import llama_cpp
     from llmrt import models
 
     path = models.resolve(alias)
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=1024, n_batch=512, logits_all=True,
-                          n_threads=2, verbose=False, seed=0)
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=2048 if long else 1024, n_batch=512,
+                          logits_all=True, n_threads=2, verbose=False, seed=0)
     entries = []
-    for prompt in PROMPTS:
+    for prompt in [long_prompt()] if long else PROMPTS:
         tokens = llm.tokenize(prompt.encode(), add_bos=True, special=True)
         llm.reset()
         llm.eval(tokens)
         scores = np.array(llm.scores[: len(tokens)], dtype=np.float32)
-        positions = [row_summary(scores[i]) for i in range(len(tokens))]
+        if long:
+            keep = sorted(set(range(0, len(tokens), LONG_STRIDE)) | set(range(len(tokens) - LONG_TAIL, len(tokens))))
+            positions = [{"index": i, **row_summary(scores[i])} for i in keep]
+        else:
+            positions = [row_summary(scores[i]) for i in range(len(tokens))]
         greedy, margins = [], []
         last = scores[-1]
         for _ in range(n_greedy):
@@ -88,10 +123,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("aliases", nargs="*", default=["smollm2-135m", "gemma3-270m"])
     parser.add_argument("-n", "--greedy", type=int, default=64, help="greedy continuation length")
+    parser.add_argument("--long", action="store_true", help="the long prompt, into reference_<alias>-long.json")
     args = parser.parse_args()
     for alias in args.aliases:
-        data = record(alias, args.greedy)
-        out = ROOT / "tests" / "data" / f"reference_{alias}.json"
+        data = record(alias, args.greedy, args.long)
+        out = ROOT / "tests" / "data" / f"reference_{alias}{'-long' if args.long else ''}.json"
         out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
         print(f"wrote {out} ({out.stat().st_size // 1024} KiB)", file=sys.stderr)
 

@@ -6,8 +6,10 @@ Differences from llama, all switches of the generic block:
   - GELU (tanh) gated FFN; NEOX RoPE;
   - sliding-window layers (il % 6 < 5 unless the metadata gives a pattern) with RoPE base
     10000 (or rope.freq_base_swa) and no scaling; global layers use the metadata's base/scaling;
-  - the GGUF norm weights already include Gemma's +1, so plain RMSNorm at run time;
-  - output head tied to the embedding; optional final logit soft-capping.
+  - the GGUF norm weights already include Gemma's +1 (llama.cpp's converter adds it to every
+    *norm.weight, Q/K norms included), so plain RMSNorm at run time;
+  - output head tied to the embedding; optional final logit soft-capping; no attention
+    soft-capping (a leftover attn_logit_softcapping key is ignored).
 """
 
 from .base import ACT_GELU_TANH, ROPE_NEOX, ArchSpec, sqrt_embd_scale
@@ -18,6 +20,9 @@ SWA_PERIOD = 6  # five local layers, then one global
 def _gemma3_extras(md, hp):
     sqrt_embd_scale(md, hp)
     hp["attn_scale"] = hp["head_dim_k"] ** -0.5
+    # Gemma 3 dropped Gemma 2's attention soft-capping: neither llama.cpp nor transformers
+    # apply it, even where a config still carries attn_logit_softcapping.
+    hp["attn_softcap"] = 0.0
     window = md.get("gemma3.attention.sliding_window")
     if window:
         hp["sliding_window"] = int(window)
