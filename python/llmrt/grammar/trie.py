@@ -36,11 +36,11 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _cover(n: int, lo: list, hi: list) -> np.ndarray:
     """(n,) bool: the union of the ranges [lo[i], hi[i])."""
-    if not lo:
-        return np.zeros(n, bool)
-    lo, hi = np.concatenate(lo), np.concatenate(hi)
-    d = np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1)
-    return np.cumsum(d[:n]) > 0
+    out = np.zeros(n, bool)
+    if lo:
+        lo = np.concatenate(lo)
+        out[_ranges(lo, np.concatenate(hi) - lo)] = True
+    return out
 
 
 class VocabTrie:
