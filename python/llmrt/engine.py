@@ -192,12 +192,25 @@ class Engine:
         self.running.append(req)
         return True
 
+    def _available_cells(self) -> int:
+        """Free cells plus those only cached (unreferenced) sequences hold."""
+        owned = np.uint64(0)
+        for s in self.seqs.values():
+            if s.owner is not None:
+                owned |= np.uint64(1) << np.uint64(s.id)
+        kv = self.kv
+        return int(np.count_nonzero((kv.pos < 0) | ((kv.seqs & owned) == 0)))
+
     def _admit_waiting(self) -> None:
         while self.waiting and len(self.running) < self.n_parallel:
             req = self.waiting[0]
             if req.done:
                 self.waiting.popleft()
                 continue
+            # Join only if the prompt fits next to the running requests' next tokens: otherwise
+            # it would take cells they need, be preempted, rejoin, ... (thrashing).
+            if self.running and len(req.pending) + len(self.running) > self._available_cells():
+                break
             if not self._admit(req):
                 break
             self.waiting.popleft()
