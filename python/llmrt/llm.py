@@ -41,7 +41,7 @@ class LLM:
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
                  n_parallel: int = 16, n_cells: int | None = None, context_shift: bool = True,
-                 n_keep: int = 0):
+                 n_keep: int = 0, kv_type: str = "f16"):
         self.model_path = models.resolve(model)
         self.gguf = GGUFFile(self.model_path)
         self.metadata: dict[str, Any] = self.gguf.metadata
@@ -62,7 +62,8 @@ class LLM:
             raise ContextError(f"n_seq_max must be in 1..64, got {n_seq_max}")
         self.n_batch = int(n_batch)
         self.n_threads = int(n_threads) if n_threads else _core.physical_cores()
-        self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads)
+        # kv_type "f32" doubles KV memory; it exists for exact comparisons with float references.
+        self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
         self.engine = Engine(self, n_parallel=n_parallel, n_batch=self.n_batch,
                              context_shift=context_shift, n_keep=n_keep)
 
@@ -71,9 +72,10 @@ class LLM:
 
     @property
     def kv_bytes_per_token(self) -> int:
-        """K and V bytes one cell takes over all layers (fp16 storage)."""
+        """K and V bytes one cell takes over all layers."""
         h = self.hparams
-        return int(h["n_layer"] * h["n_head_kv"] * (h["head_dim_k"] + h["head_dim_v"]) * 2)
+        elem = 4 if self._ctx.kv_type == "f32" else 2
+        return int(h["n_layer"] * h["n_head_kv"] * (h["head_dim_k"] + h["head_dim_v"]) * elem)
 
     @property
     def stats(self) -> dict:
