@@ -23,13 +23,39 @@ import numpy as np
 
 from . import _core, arch, chat as chat_templates, models
 from .engine import Engine
-from .errors import ContextError, ModelError
+from .errors import ContextError, GrammarError, ModelError
 from .generation import (Completion, GenerationStats, Request, TokenEvent, check_max_tokens,
                          check_stop)
 from .gguf_file import GGUFFile
 from .sampling import SamplingParams
 
 DEFAULT_N_BATCH = 512
+
+
+def as_grammar(grammar, response_format=None):
+    """Accept a Grammar, "json", a GBNF string or a JSON-schema dict; or an OpenAI-style
+    response_format ({"type": "json_object"} / {"type": "json_schema", "json_schema": {...}})."""
+    if grammar is None and response_format:
+        kind = response_format.get("type")
+        if kind == "json_object":
+            schema = response_format.get("schema")
+            grammar = schema if schema else "json"
+        elif kind == "json_schema":
+            spec = response_format.get("json_schema") or {}
+            grammar = spec.get("schema", spec)
+        elif kind != "text":
+            raise GrammarError(f"response_format type {kind!r} is not supported")
+    if grammar is None or hasattr(grammar, "matcher"):
+        return grammar
+    from .grammar import Grammar
+
+    if isinstance(grammar, dict):
+        return Grammar.from_json_schema(grammar)
+    if grammar == "json":
+        return Grammar.json()
+    if isinstance(grammar, str):
+        return Grammar.from_gbnf(grammar)
+    raise GrammarError(f"grammar must be a Grammar, 'json', GBNF text or a schema dict, not {type(grammar).__name__}")
 
 
 class LLM:
@@ -152,6 +178,7 @@ class LLM:
 
     def _request(self, prompt, max_tokens, stop, stats=None, grammar=None, logprobs=0,
                  **sampling) -> Request:
+        grammar = as_grammar(grammar, sampling.pop("response_format", None))
         params = SamplingParams.from_kwargs(**sampling)
         n_probs = int(logprobs or 0) or params.n_probs
         if n_probs < 0:
