@@ -1,14 +1,10 @@
-"""GBNF parser: every construct, error positions, llama.cpp's own grammars."""
-
-import json
-import pathlib
+"""GBNF parser: every construct, error positions. (Shipped grammars and llama.cpp's own grammar
+files: test_grammar_examples.py.)"""
 
 import pytest
 
 from llmrt.errors import GrammarError
 from llmrt.grammar import Grammar
-
-DATA = pathlib.Path(__file__).parent / "data"
 
 ACCEPT = [
     # (grammar, accepted, rejected)
@@ -96,39 +92,3 @@ def test_right_recursion_does_not_grow_state():
         if i == 10:
             before = len(sm.stacks)
     assert len(sm.stacks) == before
-
-
-# llama.cpp's grammars/ folder as shipped in llama-cpp-python (recorded by
-# tools/make_grammar_reference.py), with strings each is meant to describe.
-LLAMA_CPP_SAMPLES = {
-    "arithmetic_gbnf": (["1+2=3\n", "(4*5)-6=14\n"], ["1+=\n"]),
-    # llama-cpp-python 0.3.36 ships JSON under the chess and japanese names
-    "chess_gbnf": (['{"move": "e4"}'], ["1. e4"]),
-    "json_gbnf": (['{"a": [1, 2.5, "x", true, null]}'], ['{"a" 1}', "[1,]"]),
-    "json_arr_gbnf": (['[\n{"a": 1}\n]'], ["{}"]),
-    "list_gbnf": (["- one\n- two\n"], ["one"]),
-    "japanese_gbnf": (['{"挨拶": "こんにちは"}'], ["hello"]),
-    "c_gbnf": (["int main(int a){a = 1;while(a<3){a = a+1;}}"], ["int ("]),
-}
-
-
-def _llama_cpp_grammars():
-    return json.loads((DATA / "grammar_llama_cpp.json").read_text())["grammars"]
-
-
-@pytest.mark.parametrize("name", sorted(LLAMA_CPP_SAMPLES))
-def test_llama_cpp_grammar_files_parse_unchanged(name):
-    g = Grammar.from_gbnf(_llama_cpp_grammars()[name])
-    good, bad = LLAMA_CPP_SAMPLES[name]
-    for s in good:
-        assert g.accepts_prefix(s), (name, s)
-    for s in bad:
-        assert not g.accepts(s), (name, s)
-
-
-def test_llama_cpp_source_package_grammars():
-    """Reads llama-cpp-python's own copies when it is importable here."""
-    lg = pytest.importorskip("llama_cpp.llama_grammar")
-    for attr in dir(lg):
-        if attr.endswith("_GBNF"):
-            Grammar.from_gbnf(getattr(lg, attr))

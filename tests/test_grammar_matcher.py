@@ -141,3 +141,44 @@ def test_real_tokenizer_random_walk_outputs_parse(which, request):
             out += tok.token_to_piece(t)
         v = json.loads(out)
         assert 1 <= len(v) <= 4 and all(x in ("yes", "no", 1) for x in v)
+
+
+@pytest.mark.parametrize("suffix_len", [1, 6])
+def test_split_masks_equal_full_walk_masks(suffix_len, smollm2_path):
+    """Masks from the per-suffix classification plus the restricted walk equal the plain walk of
+    the whole vocabulary from the whole state, along random walks that favour structure (so
+    nesting goes deep) and along a deeply nested document, with SmolLM2's real vocabulary."""
+    from llmrt.grammar.matcher import MaskCache
+    tok = _real_tokenizer(smollm2_path)
+    g = Grammar.json()
+    m = g.matcher(tok)
+    cache = MaskCache(g._sm, m._cache.index, suffix_len=suffix_len)
+    structural = np.array([any(c in (tok.token_to_piece(t) or b"") for c in b'{["],:')
+                           for t in range(tok.n_vocab)])
+    seen = set()
+
+    def check(state):
+        if state not in seen:
+            seen.add(state)
+            np.testing.assert_array_equal(cache.mask(state), cache.mask_full_walk(state))
+
+    nested = {"a": 1}
+    for i in range(5):
+        nested = {"k": [nested, {"s": "x\u00e9", "n": [i, [True, None]]}]}
+    m.reset()
+    for t in tok.tokenize(json.dumps(nested), add_special=False):
+        check(m.state)
+        m.accept(t)
+    rng = np.random.default_rng(suffix_len)
+    for _ in range(3):
+        m.reset()
+        for _ in range(30):
+            check(m.state)
+            ids = np.flatnonzero(cache.mask(m.state))
+            ids = [i for i in ids if i not in tok.eog_ids]
+            if not ids:
+                break
+            pick = [i for i in ids if structural[i]]
+            t = int(rng.choice(pick if pick and rng.random() < 0.7 else ids))
+            m.accept(t)
+    assert len(seen) > 60

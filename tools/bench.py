@@ -3,6 +3,12 @@
 
     python tools/bench.py smollm2-135m --threads 2
     python tools/bench.py smollm2-135m --threads 2 --vs-llama-cpp     # needs llama-cpp-python
+    python tools/bench.py smollm2-135m --parallel 1,2,4,8,16          # batched decode
+
+--parallel N[,N...]: N sequences with distinct --parallel-prompt-tokens prompts decode
+--parallel-decode-tokens tokens each through the engine (one decode call per step carries
+all of them, greedy sampling per sequence included); reports aggregate decode tokens/s and the
+ratio to one sequence.
 
 Prefill: one forward pass over a --prompt-tokens prompt (logits of the last token only).
 Decode: --decode-tokens single-token steps appended after that prompt (so attention runs at
@@ -53,6 +59,36 @@ def bench_llmrt(path, tokens, n_decode, threads, repeat):
     return best_of(repeat, prefill), best_of(repeat, decode)
 
 
+def bench_parallel(path, n_vocab, ns, n_prompt, n_decode, threads, repeat):
+    """Aggregate decode tokens/s of n concurrent sequences, for each n in ns."""
+    import llmrt
+
+    per_seq = n_prompt + n_decode + 8
+    top = max(ns)
+    llm = llmrt.LLM(str(path), n_ctx=per_seq, n_cells=top * per_seq, n_threads=threads,
+                    n_parallel=top, n_seq_max=min(64, top + 1))
+    rng = np.random.default_rng(1)
+    prompts = [rng.integers(100, n_vocab - 100, size=n_prompt).tolist() for _ in range(top)]
+    eng = llm.engine
+
+    def run(n):
+        llm.reset()
+        reqs = [llm._request(prompts[i], n_decode, (), temperature=0, ignore_eos=True) for i in range(n)]
+        for r in reqs:
+            eng.submit(r)
+        while not all(r.t_first is not None for r in reqs):  # prefill (not timed)
+            eng.step()
+        done0 = sum(len(r.generated) for r in reqs)
+        t = time.perf_counter()
+        while not all(r.done for r in reqs):
+            eng.step()
+        dt = time.perf_counter() - t
+        return dt / (sum(len(r.generated) for r in reqs) - done0)
+
+    llm.eval_prefix(prompts[0][:8])
+    return [(n, 1.0 / best_of(repeat, lambda: run(n))) for n in ns]
+
+
 def bench_llama_cpp(path, tokens, n_decode, threads, repeat):
     import llama_cpp
 
@@ -85,6 +121,10 @@ def main() -> None:
     ap.add_argument("--decode-tokens", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--vs-llama-cpp", action="store_true", help="also run llama.cpp (llama-cpp-python)")
+    ap.add_argument("--parallel", type=str, default="",
+                    help="comma-separated sequence counts, e.g. 1,2,4,8,16: batched decode throughput")
+    ap.add_argument("--parallel-prompt-tokens", type=int, default=32)
+    ap.add_argument("--parallel-decode-tokens", type=int, default=32)
     args = ap.parse_args()
 
     from llmrt import GGUFFile, _core, models
@@ -94,6 +134,21 @@ def main() -> None:
     rng = np.random.default_rng(0)
     tokens = rng.integers(100, n_vocab - 100, size=args.prompt_tokens).tolist()
     P, D = args.prompt_tokens, args.decode_tokens
+
+    if args.parallel:
+        ns = [int(x) for x in args.parallel.split(",") if x.strip()]
+        if 1 not in ns:
+            ns = [1] + ns
+        res = bench_parallel(path, n_vocab, ns, args.parallel_prompt_tokens, args.parallel_decode_tokens,
+                             args.threads, args.repeat)
+        base = dict(res)[1]
+        print(f"model {path.name}, {args.threads} threads, SIMD {_core.simd_level()}, "
+              f"{args.parallel_prompt_tokens}-token prompts, {args.parallel_decode_tokens} decode "
+              f"tokens per sequence, best of {args.repeat}")
+        print(f"{'sequences':>9} {'decode tok/s':>13} {'vs 1':>7}")
+        for n, tps in res:
+            print(f"{n:>9} {tps:>13.1f} {tps / base:>6.2f}x")
+        return
 
     rows = []
     pre, dec = bench_llmrt(path, tokens, D, args.threads, args.repeat)

@@ -1,6 +1,8 @@
-"""Record llama.cpp's grammars (shipped in llama-cpp-python's llama_grammar.py, copies of
-llama.cpp's grammars/ folder) and its JSON-schema converter's output into
-tests/data/grammar_llama_cpp.json.   Run with: /opt/lcpp/bin/python tools/make_grammar_reference.py
+"""Record what llama.cpp's JSON-schema converter (as shipped in llama-cpp-python) produces for a
+few schemas into tests/data/grammar_llama_cpp.json: outputs of their program, used as reference
+results. (llama.cpp's grammar files themselves are not copied here; test_grammar_examples.py reads
+them from a llama-cpp-python source package when one is on the machine.)
+Run with: /opt/lcpp/bin/python tools/make_grammar_reference.py
 """
 import json
 import pathlib
@@ -20,9 +22,6 @@ SCHEMAS = [
 ]
 
 out = {
-    "grammars": {name.lower(): getattr(lg, name) for name in
-                 ("ARITHMETIC_GBNF", "C_GBNF", "CHESS_GBNF", "JAPANESE_GBNF", "JSON_ARR_GBNF",
-                  "JSON_GBNF", "LIST_GBNF")},
     "schemas": [{"schema": s, "gbnf": lg.json_schema_to_gbnf(json.dumps(s))} for s in SCHEMAS],
 }
 path = pathlib.Path(__file__).resolve().parent.parent / "tests/data/grammar_llama_cpp.json"

@@ -39,12 +39,40 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--ignore-eos", action="store_true")
     p.add_argument("--stats", action="store_true", help="print prefill and decode speed at the end")
+    p.add_argument("--grammar-file", default=None, help="constrain output with a GBNF grammar file")
+    p.add_argument("--json-schema", default=None, help="constrain output to a JSON schema (text or @file)")
+    p.add_argument("--json", action="store_true", help="constrain output to any JSON value")
 
 
 def sampling_kwargs(args) -> dict:
     return dict(temp=args.temp, top_k=args.top_k, top_p=args.top_p, min_p=args.min_p,
                 penalty_repeat=args.repeat_penalty, penalty_last_n=args.repeat_last_n,
-                seed=args.seed, ignore_eos=args.ignore_eos)
+                seed=args.seed, ignore_eos=args.ignore_eos, grammar=grammar_from_args(args))
+
+
+def grammar_from_args(args):
+    """--grammar-file / --json-schema / --json, as llama.cpp's flags."""
+    import json
+
+    from .grammar import Grammar
+
+    if args.grammar_file:
+        with open(args.grammar_file, encoding="utf-8") as f:
+            return Grammar.from_gbnf(f.read())
+    if args.json_schema:
+        text = args.json_schema
+        if text.startswith("@"):
+            with open(text[1:], encoding="utf-8") as f:
+                text = f.read()
+        try:
+            return Grammar.from_json_schema(json.loads(text))
+        except json.JSONDecodeError as e:
+            from .errors import GrammarError
+
+            raise GrammarError(f"--json-schema is not valid JSON: {e}") from None
+    if args.json:
+        return Grammar.json()
+    return None
 
 
 def load(args):

@@ -1,15 +1,19 @@
-"""The single-sequence generation loop: prompt ids -> sampled ids -> text pieces.
-
-Kept apart from llm.py so the policy (sampling, stop conditions, streaming text) reads in one
-place. Batched generation over many sequences belongs to engine.py once it exists.
+"""One request's generation policy: logits -> grammar mask -> sampler chain -> token -> stop
+conditions -> streamed text. The engine (engine.py) decides when a request's tokens run and in
+which KV cells; this file decides what a request does with its logits.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from .sampling import SamplingParams, build_chain
+import numpy as np
+
+from .errors import SamplingError
+from .sampling import SamplingParams, build_chain, top_logprobs
 
 if TYPE_CHECKING:
     from .llm import LLM
@@ -18,11 +22,35 @@ if TYPE_CHECKING:
 @dataclass
 class GenerationStats:
     prompt_tokens: int = 0
+    prompt_tokens_cached: int = 0     # prompt tokens whose K/V came from the prefix cache
     generated_tokens: int = 0
-    prefill_seconds: float = 0.0
-    decode_seconds: float = 0.0
-    finish_reason: str = ""  # "stop" (end-of-generation token or stop string), "length"
+    prefill_seconds: float = 0.0      # submission to the first sampled token
+    decode_seconds: float = 0.0       # first sampled token to the end
+    context_shifts: int = 0
+    finish_reason: str = ""           # "stop" (end-of-generation, stop string, grammar), "length", "cancelled"
     tokens: list[int] = field(default_factory=list)
+
+
+@dataclass
+class TokenEvent:
+    """One step of a request: the sampled token (None for the final flush of held-back text),
+    the text it releases (possibly empty while a stop string might still match), and with
+    logprobs requested, its log-probability and the top-n (id, log-probability) pairs."""
+    token: int | None
+    text: str
+    logprob: float | None = None
+    top_logprobs: list[tuple[int, float]] | None = None
+
+
+@dataclass
+class Completion:
+    """What `LLM.generate_tokens` returns."""
+    text: str
+    tokens: list[int]
+    finish_reason: str
+    logprobs: list[float] | None = None                       # per generated token
+    top_logprobs: list[list[tuple[int, float]]] | None = None  # per generated token
+    stats: GenerationStats = field(default_factory=GenerationStats)
 
 
 class StopStringFilter:
@@ -58,46 +86,105 @@ class StopStringFilter:
         return out
 
 
-def generate_pieces(llm: "LLM", prompt_ids: list[int], max_tokens: int, stop: Sequence[str],
-                    params: SamplingParams, stats: GenerationStats) -> Iterator[str]:
-    """Yield text pieces of one completion; fills `stats` as it goes."""
-    import time
+def check_stop(stop) -> list[str]:
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        return [stop]
+    stops = list(stop)
+    if not all(isinstance(s, str) for s in stops):
+        raise SamplingError("stop must be a string or a list of strings")
+    return stops
 
-    tok = llm.tokenizer
-    chain = build_chain(params, llm.n_vocab, eog_tokens=tok.eog_ids, n_ctx=llm.n_ctx,
-                        n_ctx_train=llm.n_ctx_train or None, token_text=tok.token_text,
-                        tokenize=lambda s: tok.tokenize(s, add_special=False, parse_special=False))
-    for t in prompt_ids:
-        chain.accept(t)
-    detok = tok.streaming_detokenizer()
-    stops = StopStringFilter(stop)
-    stats.prompt_tokens = len(prompt_ids)
-    t0 = time.perf_counter()
-    logits = llm.eval_prefix(prompt_ids)
-    stats.prefill_seconds = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    stats.finish_reason = "length"
-    position = len(prompt_ids)
-    for _ in range(max_tokens):
-        token = chain.sample(logits)
-        chain.accept(token)
-        if tok.is_eog(token) and not params.ignore_eos:
-            stats.finish_reason = "stop"
-            break
-        stats.tokens.append(token)
-        stats.generated_tokens += 1
-        text = stops.feed(detok.feed([token]))
-        if text:
-            yield text
-        if stops.stopped:
-            stats.finish_reason = "stop"
-            break
-        position += 1
-        if position >= llm.n_ctx:
-            break  # context full: stop rather than overflow (context shift comes with kv.py)
-        logits = llm.eval_next(token)
-    stats.decode_seconds = time.perf_counter() - t0
-    if not stops.stopped:
-        tail = stops.feed(detok.flush()) + stops.flush()
-        if tail:
-            yield tail
+
+def check_max_tokens(max_tokens) -> int | None:
+    """None or -1: no limit (end-of-generation, or the context without context shift)."""
+    if max_tokens is None or max_tokens == -1:
+        return None
+    if not isinstance(max_tokens, (int, np.integer)) or max_tokens < 0:
+        raise SamplingError(f"max_tokens must be an int >= 0 (or -1 / None: no limit), got {max_tokens!r}")
+    return int(max_tokens)
+
+
+class Request:
+    """One prompt being completed: its sampler chain, grammar matcher, detokenizer, stop strings
+    and the events it has produced but nobody has consumed yet. Scheduling state (`pending`
+    tokens to feed, the `seq` entry holding its cells) is the engine's."""
+
+    def __init__(self, llm: "LLM", prompt_ids: list[int], max_tokens: int | None, stop: Sequence[str],
+                 params: SamplingParams, grammar: Any = None, n_probs: int = 0,
+                 stats: GenerationStats | None = None):
+        tok = llm.tokenizer
+        self.chain = build_chain(params, llm.n_vocab, eog_tokens=tok.eog_ids, n_ctx=llm.n_ctx,
+                                 n_ctx_train=llm.n_ctx_train or None, token_text=tok.token_text,
+                                 tokenize=lambda s: tok.tokenize(s, add_special=False, parse_special=False))
+        for t in prompt_ids:
+            self.chain.accept(t)
+        self.matcher = grammar.matcher(tok) if grammar is not None else None
+        self.eog = tok.eog_ids if not params.ignore_eos else frozenset()
+        self.detok = tok.streaming_detokenizer()
+        self.stops = StopStringFilter(stop)
+        self.max_tokens = max_tokens
+        self.n_probs = int(n_probs)
+        self.prompt = list(prompt_ids)
+        self.stats = stats if stats is not None else GenerationStats()
+        self.stats.prompt_tokens = len(prompt_ids)
+        self.generated: list[int] = []
+        self.events: deque[TokenEvent] = deque()
+        self.done = False
+        self.error: BaseException | None = None
+        # engine state
+        self.pending: list[int] = list(prompt_ids)  # tokens to decode next
+        self.seq = None                              # engine.Seq holding this request's cells
+        self.order = 0                               # admission order (preemption picks the newest)
+        self.t_submit = time.perf_counter()
+        self.t_first: float | None = None
+        if max_tokens == 0:
+            self.finish("length")
+
+    @property
+    def prefilling(self) -> bool:
+        return self.t_first is None
+
+    def on_logits(self, logits: np.ndarray) -> None:
+        """Sample the next token from (n_vocab,) logits and act on it."""
+        if self.t_first is None:
+            self.t_first = time.perf_counter()
+            self.stats.prefill_seconds = self.t_first - self.t_submit
+        mask = self.matcher.allowed_mask() if self.matcher is not None else None
+        token = self.chain.sample(logits, allowed_mask=mask)
+        self.chain.accept(token)
+        if self.matcher is not None:
+            self.matcher.accept(token)
+        if token in self.eog:
+            self.finish("stop")
+            return
+        lp = top = None
+        if self.n_probs > 0:
+            ids, lps, lp = top_logprobs(logits, self.n_probs, token)
+            top = [(int(i), float(v)) for i, v in zip(ids, lps)]
+        self.generated.append(token)
+        self.stats.tokens.append(token)
+        self.stats.generated_tokens += 1
+        text = self.stops.feed(self.detok.feed([token]))
+        self.events.append(TokenEvent(token, text, lp, top))
+        if self.stops.stopped or (self.matcher is not None and self.matcher.is_finished()):
+            self.finish("stop")
+        elif self.max_tokens is not None and len(self.generated) >= self.max_tokens:
+            self.finish("length")
+        else:
+            self.pending = [token]
+
+    def finish(self, reason: str, error: BaseException | None = None) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.error = error
+        self.pending = []
+        self.stats.finish_reason = reason
+        if self.t_first is not None:
+            self.stats.decode_seconds = time.perf_counter() - self.t_first
+        if error is None and not self.stops.stopped:
+            tail = self.stops.feed(self.detok.flush()) + self.stops.flush()
+            if tail:
+                self.events.append(TokenEvent(None, tail))

@@ -4,11 +4,13 @@
     llm.logits([1, 2, 3])            # (3, n_vocab) teacher-forced logits, fresh context
 
     llm.generate("Once upon a time", max_tokens=64, temperature=0.8, seed=1)
+    llm.generate(["a", "b", "c"], max_tokens=16)          # batched together
     for piece in llm.stream("Hello"): ...
+    llm.generate_tokens("Hello", max_tokens=8, logprobs=5)  # ids + top-5 log-probs per step
     llm.chat([{"role": "user", "content": "Hi"}])
 
-The native core does the arithmetic; this class decides which KV cells tokens go to. Until the
-slot manager (kv.py) lands, one sequence uses cells 0..n-1 in order.
+The native core does the arithmetic; kv.py decides which KV cells tokens go to and engine.py
+which tokens run in each decode call.
 """
 
 from __future__ import annotations
@@ -20,17 +22,52 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _core, arch, chat as chat_templates, models
-from .errors import ContextError, ModelError
-from .generation import GenerationStats, generate_pieces
+from .engine import Engine
+from .errors import ContextError, GrammarError, ModelError
+from .generation import (Completion, GenerationStats, Request, TokenEvent, check_max_tokens,
+                         check_stop)
 from .gguf_file import GGUFFile
 from .sampling import SamplingParams
 
 DEFAULT_N_BATCH = 512
 
 
+def as_grammar(grammar, response_format=None):
+    """Accept a Grammar, "json", a GBNF string or a JSON-schema dict; or an OpenAI-style
+    response_format ({"type": "json_object"} / {"type": "json_schema", "json_schema": {...}})."""
+    if grammar is None and response_format:
+        kind = response_format.get("type")
+        if kind == "json_object":
+            schema = response_format.get("schema")
+            grammar = schema if schema else "json"
+        elif kind == "json_schema":
+            spec = response_format.get("json_schema") or {}
+            grammar = spec.get("schema", spec)
+        elif kind != "text":
+            raise GrammarError(f"response_format type {kind!r} is not supported")
+    if grammar is None or hasattr(grammar, "matcher"):
+        return grammar
+    from .grammar import Grammar
+
+    if isinstance(grammar, dict):
+        return Grammar.from_json_schema(grammar)
+    if grammar == "json":
+        return Grammar.json()
+    if isinstance(grammar, str):
+        return Grammar.from_gbnf(grammar)
+    raise GrammarError(f"grammar must be a Grammar, 'json', GBNF text or a schema dict, not {type(grammar).__name__}")
+
+
 class LLM:
+    """n_ctx: the longest a sequence may get (positions); n_cells: KV cells shared by all
+    sequences (default n_ctx); n_parallel: requests decoded together; n_seq_max: sequence ids
+    (running requests + cached prefixes, at most 64); context_shift: at n_ctx drop half of the
+    tokens after the first n_keep and go on (False: raise ContextError)."""
+
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
-                 n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 1):
+                 n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
+                 n_parallel: int = 16, n_cells: int | None = None, context_shift: bool = True,
+                 n_keep: int = 0, kv_type: str = "f16"):
         self.model_path = models.resolve(model)
         self.gguf = GGUFFile(self.model_path)
         self.metadata: dict[str, Any] = self.gguf.metadata
@@ -46,13 +83,33 @@ class LLM:
         if n_ctx <= 0:
             n_ctx = self.n_ctx_train or 4096
         self.n_ctx = int(n_ctx)
+        self.n_cells = int(n_cells) if n_cells else self.n_ctx
+        if not 1 <= n_seq_max <= 64:
+            raise ContextError(f"n_seq_max must be in 1..64, got {n_seq_max}")
         self.n_batch = int(n_batch)
         self.n_threads = int(n_threads) if n_threads else _core.physical_cores()
-        self._ctx = _core.Context(self._model, self.n_ctx, n_seq_max, self.n_threads)
-        self._cached: list[int] = []  # tokens whose K/V sit in cells 0..len-1 of sequence 0
+        # kv_type "f32" doubles KV memory; it exists for exact comparisons with float references.
+        self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
+        self.engine = Engine(self, n_parallel=n_parallel, n_batch=self.n_batch,
+                             context_shift=context_shift, n_keep=n_keep)
 
     def __repr__(self) -> str:
         return f"LLM({str(self.model_path)!r}, architecture={self.architecture!r}, n_ctx={self.n_ctx})"
+
+    @property
+    def kv_bytes_per_token(self) -> int:
+        """K and V bytes one cell takes over all layers."""
+        h = self.hparams
+        elem = 4 if self._ctx.kv_type == "f32" else 2
+        return int(h["n_layer"] * h["n_head_kv"] * (h["head_dim_k"] + h["head_dim_v"]) * elem)
+
+    @property
+    def stats(self) -> dict:
+        """Engine counters (prefix-cache hits, context shifts, ...) and KV memory figures."""
+        d = self.engine.info()
+        d.update(kv_bytes_per_token=self.kv_bytes_per_token,
+                 kv_bytes=self.kv_bytes_per_token * self.n_cells)
+        return d
 
     # ---- raw forward passes -------------------------------------------------------------
 
@@ -65,63 +122,31 @@ class LLM:
             raise ContextError(f"token id {bad} outside the vocabulary (0..{self.n_vocab - 1})")
         return ids.astype(np.int32)
 
-    def _decode_span(self, ids: np.ndarray, start: int, want_all: bool) -> np.ndarray:
-        """Decode ids at positions start.. into cells start.. of sequence 0, in n_batch chunks.
-
-        Returns the logits of every token (want_all) or only of the last one."""
-        if start + ids.size > self.n_ctx:
-            raise ContextError(f"{start + ids.size} tokens do not fit in the context of {self.n_ctx}")
-        cell_pos, cell_seqs = self._ctx.cell_pos, self._ctx.cell_seqs
-        outputs = []
-        for begin in range(0, ids.size, self.n_batch):
-            chunk = ids[begin:begin + self.n_batch]
-            pos = np.arange(start + begin, start + begin + chunk.size, dtype=np.int32)
-            cell_pos[pos] = pos
-            cell_seqs[pos] = 1
-            want = np.ones(chunk.size, np.uint8) if want_all else np.zeros(chunk.size, np.uint8)
-            if not want_all and begin + chunk.size == ids.size:
-                want[-1] = 1
-            out = self._ctx.decode(chunk, pos, np.zeros(chunk.size, np.int32), pos, want)
-            if out.shape[0]:
-                outputs.append(out)
-        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
-
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Teacher-forced logits (len(tokens), n_vocab) of one sequence, from a fresh context."""
         ids = self._check_tokens(tokens)
-        self.reset()
-        out = self._decode_span(ids, 0, want_all=True)
-        self._cached = ids.tolist()
-        return out
+        if ids.size > self.n_ctx:
+            raise ContextError(f"{ids.size} tokens do not fit in the context of {self.n_ctx}")
+        with self.engine.lock:
+            self.reset()
+            return self.engine.decode_direct(ids, want_all=True)
 
     def reset(self) -> None:
-        """Empty the KV cache."""
-        self._ctx.clear()
-        self._cached = []
+        """Empty the KV cache (of everything no running request holds)."""
+        self.engine.reset()
 
     def eval_prefix(self, tokens: Sequence[int]) -> np.ndarray:
         """Make the cache hold exactly `tokens`, reusing the longest cached prefix, and return
         the logits (n_vocab,) after the last token. At least the last token is recomputed."""
-        ids = self._check_tokens(tokens)
-        keep = 0
-        limit = min(len(self._cached), ids.size - 1)
-        while keep < limit and self._cached[keep] == ids[keep]:
-            keep += 1
-        if keep < len(self._cached):
-            # drop the diverging tail: those cells become free
-            self._ctx.cell_pos[keep:len(self._cached)] = -1
-            self._ctx.cell_seqs[keep:len(self._cached)] = 0
-        self._cached = self._cached[:keep]
-        out = self._decode_span(ids[keep:], keep, want_all=False)
-        self._cached = ids.tolist()
-        return out[-1]
+        return self.engine.eval_prefix(self._check_tokens(tokens))
 
     def eval_next(self, token: int) -> np.ndarray:
-        """Append one token to the cached sequence; logits (n_vocab,) after it."""
-        ids = self._check_tokens([token])
-        out = self._decode_span(ids, len(self._cached), want_all=False)
-        self._cached.append(int(token))
-        return out[-1]
+        """Append one token to the sequence eval_prefix started; logits (n_vocab,) after it."""
+        return self.engine.eval_next(self._check_tokens([token]))
+
+    @property
+    def _cached(self) -> list[int]:
+        return self.engine.direct_tokens()
 
     # ---- text ---------------------------------------------------------------------------
 
@@ -137,35 +162,85 @@ class LLM:
     def detokenize(self, ids: Sequence[int]) -> str:
         return self.tokenizer.detokenize(ids)
 
+
     # ---- generation ---------------------------------------------------------------------
 
     def _prompt_ids(self, prompt: str | Sequence[int]) -> list[int]:
         if isinstance(prompt, str):
             ids = self.tokenize(prompt, add_special=True, parse_special=True)
         else:
-            ids = [int(t) for t in prompt]
+            ids = self._check_tokens(prompt).tolist() if len(prompt) else []
         if not ids:
             raise ContextError("empty prompt")
         if len(ids) >= self.n_ctx:
             raise ContextError(f"prompt of {len(ids)} tokens does not fit in the context of {self.n_ctx}")
         return ids
 
-    def stream(self, prompt: str | Sequence[int], max_tokens: int = 128, stop: Sequence[str] = (),
-               stats: GenerationStats | None = None, **sampling) -> Iterator[str]:
-        """Yield the completion's text as it decodes. Sampling keywords use llama.cpp's names
-        (temp/temperature, top_k, top_p, min_p, repeat_penalty, seed, ...)."""
+    def _request(self, prompt, max_tokens, stop, stats=None, grammar=None, logprobs=0,
+                 **sampling) -> Request:
+        grammar = as_grammar(grammar, sampling.pop("response_format", None))
         params = SamplingParams.from_kwargs(**sampling)
-        ids = self._prompt_ids(prompt)
-        return generate_pieces(self, ids, int(max_tokens), list(stop), params,
-                               stats if stats is not None else GenerationStats())
+        n_probs = int(logprobs or 0) or params.n_probs
+        if n_probs < 0:
+            raise ContextError(f"logprobs must be >= 0, got {logprobs}")
+        return Request(self, self._prompt_ids(prompt), check_max_tokens(max_tokens), check_stop(stop),
+                       params, grammar=grammar, n_probs=n_probs, stats=stats)
 
-    def generate(self, prompt: str | Sequence[int] | list[str], max_tokens: int = 128,
-                 stop: Sequence[str] = (), **sampling) -> str | list[str]:
-        """The completion of a prompt; a list of prompts gives a list of completions (run one
-        after another until the batching engine lands)."""
-        if isinstance(prompt, list) and prompt and isinstance(prompt[0], str):
-            return [self.generate(p, max_tokens, stop, **sampling) for p in prompt]
-        return "".join(self.stream(prompt, max_tokens, stop, **sampling))
+    @staticmethod
+    def _is_batch(prompt) -> bool:
+        return isinstance(prompt, (list, tuple)) and len(prompt) > 0 and \
+            isinstance(prompt[0], (str, list, tuple, np.ndarray))
+
+    def stream_tokens(self, prompt: str | Sequence[int], max_tokens: int | None = 128,
+                      stop: Sequence[str] = (), stats: GenerationStats | None = None, grammar=None,
+                      logprobs: int = 0, **sampling) -> Iterator[TokenEvent]:
+        """Yield a TokenEvent per generated token (token id, released text, log-probs if asked),
+        then one with token None for text held back until the end."""
+        req = self._request(prompt, max_tokens, stop, stats, grammar, logprobs, **sampling)
+        return self.engine.events(req)
+
+    def stream(self, prompt: str | Sequence[int], max_tokens: int | None = 128, stop: Sequence[str] = (),
+               stats: GenerationStats | None = None, grammar=None, **sampling) -> Iterator[str]:
+        """Yield the completion's text as it decodes. Sampling keywords use llama.cpp's names
+        (temp/temperature, top_k, top_p, min_p, repeat_penalty, seed, ...). Text that could
+        still become a stop string is held back; the stop string itself is never emitted."""
+        return _texts(self.stream_tokens(prompt, max_tokens, stop, stats, grammar, **sampling))
+
+    def _run(self, prompts, max_tokens, stop, grammar, logprobs, sampling) -> list[Request]:
+        reqs = [self._request(p, max_tokens, stop, None, grammar, logprobs, **sampling) for p in prompts]
+        self.engine.run(reqs)
+        return reqs
+
+    @staticmethod
+    def _completion(req: Request) -> Completion:
+        evs = list(req.events)
+        req.events.clear()
+        steps = [e for e in evs if e.token is not None]
+        want = req.n_probs > 0
+        return Completion(text="".join(e.text for e in evs), tokens=[e.token for e in steps],
+                          finish_reason=req.stats.finish_reason,
+                          logprobs=[e.logprob for e in steps] if want else None,
+                          top_logprobs=[e.top_logprobs for e in steps] if want else None,
+                          stats=req.stats)
+
+    def generate_tokens(self, prompt, max_tokens: int | None = 128, stop: Sequence[str] = (),
+                        grammar=None, logprobs: int = 0, **sampling) -> Completion | list[Completion]:
+        """Token-level generation: a Completion with the ids, the text, the finish reason and,
+        with logprobs=n, each step's log-probability and top-n alternatives (raw model
+        distribution, as OpenAI's logprobs / llama.cpp's n_probs). A list of prompts runs batched."""
+        batch = self._is_batch(prompt)
+        reqs = self._run(prompt if batch else [prompt], max_tokens, stop, grammar, logprobs, sampling)
+        out = [self._completion(r) for r in reqs]
+        return out if batch else out[0]
+
+    def generate(self, prompt: str | Sequence[int] | list[str], max_tokens: int | None = 128,
+                 stop: Sequence[str] = (), grammar=None, **sampling) -> str | list[str]:
+        """The completion of a prompt; a list of prompts gives a list of completions, decoded
+        together (one decode call per step carries every sequence)."""
+        batch = self._is_batch(prompt)
+        reqs = self._run(prompt if batch else [prompt], max_tokens, stop, grammar, 0, sampling)
+        out = ["".join(e.text for e in r.events) for r in reqs]
+        return out if batch else out[0]
 
     def apply_chat_template(self, messages: Sequence[Mapping[str, Any]], add_generation_prompt: bool = True) -> str:
         tok = self.tokenizer
@@ -183,8 +258,17 @@ class LLM:
         add_special = not (bos and text.startswith(bos))
         return self.tokenize(text, add_special=add_special, parse_special=True)
 
-    def chat(self, messages: Sequence[Mapping[str, Any]], max_tokens: int = 256, stream: bool = False,
-             stop: Sequence[str] = (), **sampling):
+    def chat(self, messages: Sequence[Mapping[str, Any]], max_tokens: int | None = 256, stream: bool = False,
+             stop: Sequence[str] = (), grammar=None, **sampling):
         """Answer a conversation using the model's own chat template (str, or pieces if stream)."""
-        pieces = self.stream(self.chat_prompt_ids(messages), max_tokens, stop, **sampling)
+        pieces = self.stream(self.chat_prompt_ids(messages), max_tokens, stop, grammar=grammar, **sampling)
         return pieces if stream else "".join(pieces)
+
+
+def _texts(events: Iterator[TokenEvent]) -> Iterator[str]:
+    try:
+        for ev in events:
+            if ev.text:
+                yield ev.text
+    finally:
+        events.close()  # an abandoned stream cancels its request and frees its sequence

@@ -3,6 +3,7 @@
     g = Grammar.from_gbnf(text)                 # llama.cpp's GBNF
     g = Grammar.from_json_schema(schema)        # dict or JSON text
     g = Grammar.json()                          # any JSON value
+    g = Grammar.from_example("chess")           # a grammar shipped in grammar/examples/
     m = g.matcher(tokenizer)                    # one per sequence
     mask = m.allowed_mask(); m.accept(token_id); m.is_finished()
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from importlib import resources
 
 from ..errors import GrammarError
 from .gbnf import parse_gbnf
@@ -18,6 +20,8 @@ from .matcher import GrammarMatcher, MaskCache, StackMachine, token_index
 from .program import Program
 
 __all__ = ["Grammar", "GrammarMatcher", "GrammarError"]
+
+_EXAMPLES = resources.files(__package__) / "examples"
 
 
 class Grammar:
@@ -42,8 +46,23 @@ class Grammar:
 
     @classmethod
     def json(cls) -> "Grammar":
-        from .json_schema import JSON_GBNF
-        return cls.from_gbnf(JSON_GBNF)
+        """Any JSON value (examples/json.gbnf)."""
+        return cls.from_example("json")
+
+    @staticmethod
+    def examples() -> list[str]:
+        """Names of the grammars shipped in llmrt/grammar/examples/ (for from_example)."""
+        return sorted(p.name[:-5] for p in _EXAMPLES.iterdir() if p.name.endswith(".gbnf"))
+
+    @classmethod
+    def from_example(cls, name: str) -> "Grammar":
+        """A grammar shipped with llmrt: arithmetic, c, chess, english, japanese, json,
+        json_arr, list."""
+        path = _EXAMPLES / f"{name}.gbnf"
+        if not path.is_file():
+            raise GrammarError(f"no example grammar named {name!r}; "
+                               f"have {', '.join(cls.examples())}")
+        return cls.from_gbnf(path.read_text(encoding="utf-8"))
 
     @classmethod
     def from_regex(cls, pattern: str) -> "Grammar":

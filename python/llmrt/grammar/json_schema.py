@@ -32,8 +32,6 @@ boolean ::= ("true" | "false") space
 null ::= "null" space
 '''
 
-JSON_GBNF = "root ::= space value\n" + PRIMITIVES + SPACE + "\n"
-
 FORMATS = {
     # real calendar days (Feb 29 only in leap years); years 1000-9999
     "date": r'( [1-9] [0-9]{3} "-" ( ( "0" [13578] | "1" [02] ) "-" ( "0" [1-9] | [12] [0-9] | "3" [01] )'

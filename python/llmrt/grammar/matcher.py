@@ -6,11 +6,19 @@ set of live stacks, interned to a small integer; state 0 is dead. Transitions st
 state are computed lazily in Python and stored in a dense int32 table, so the machine becomes
 a lazily built DFA over exactly the states generation visits.
 
-TokenIndex: the vocabulary as a byte trie stored level by level (parent index + byte per node).
-A mask is one vectorised walk: the states of all nodes at depth k are one gather from the
-transition table indexed by (state of parent, byte). Dead subtrees stay dead (row 0 of the
-table is all zeros). The finished mask is cached per (state, tokenizer), which is XGrammar's
-per-position cache taken to whole states: generation revisits the same few states constantly.
+TokenIndex: the vocabulary as a byte trie (trie.VocabTrie). A walk is vectorised per level: the
+states of the live nodes at depth k are one gather from the transition table indexed by (state
+of parent, byte); dead subtrees are dropped.
+
+MaskCache: XGrammar's split of the vocabulary. Tokens are classified per *stack suffix* (the
+top SUFFIX_LEN elements of a stack: the grammar position and a little of what encloses it) by
+walking the trie from that suffix alone: accepted (some path reads the whole token without
+leaving the suffix; then it is accepted whatever lies below), rejected (every path dies inside
+the suffix), or context-dependent (a path leaves the suffix before the token ends). A state's
+mask is the union of its suffixes' accepted sets plus a walk from the full state restricted to
+the subtrees holding their context-dependent tokens. Suffix classes are cached per suffix, so a
+state never seen before (a new nesting depth) costs only that restricted walk. Finished masks
+are cached per state: generation revisits the same few states constantly.
 
 GrammarMatcher: per-sequence state on top of both.
 """
@@ -23,6 +31,12 @@ import numpy as np
 
 from ..errors import GrammarError
 from .program import BYTES, END, REF, Program
+from .trie import VocabTrie
+
+# Stack elements a token is classified against. Longer suffixes leave fewer context-dependent
+# tokens but are shared by fewer states; a suffix is classified by refining its one-shorter
+# suffix, so length costs little. 6 was fastest on the JSON benchmarks (tools/bench_grammar.py).
+SUFFIX_LEN = 6
 
 
 class StackMachine:
@@ -37,6 +51,7 @@ class StackMachine:
         self.has_cont: list[bool] = [False]
         self.table = np.full((64, 256), -1, np.int32)   # (state capacity, byte) -> state, -1 unknown
         self.table[0, :] = 0
+        self.accepting_np = np.zeros(64, bool)          # (state capacity,) = accepting
         init: set = set()
         for a in self._alts[prog.root]:
             self._expand((a,) if self._kind[a] != END else (), init)
@@ -70,7 +85,13 @@ class StackMachine:
             grown = np.full((2 * self.table.shape[0], 256), -1, np.int32)
             grown[: self.table.shape[0]] = self.table
             self.table = grown
+            self.accepting_np = np.resize(self.accepting_np, 2 * len(self.accepting_np))
+        self.accepting_np[sid] = () in stacks
         return sid
+
+    def state_of(self, stacks) -> int:
+        """The state whose live stacks are exactly `stacks` (each topped by a byte set)."""
+        return self._intern(frozenset(stacks))
 
     def step(self, sid: int, byte: int) -> int:
         nxt = int(self.table[sid, byte])
@@ -119,9 +140,13 @@ class TokenIndex:
                 continue
             self.pieces[tid] = piece
             cand.append(tid)
-        self._build(np.array(cand, np.int64))
+        self.trie = VocabTrie(cand, [self.pieces[t] for t in cand])
+        self._cand = np.array(cand, np.int64)
+        self.levels = None
 
     def _build(self, cand: np.ndarray) -> None:
+        """The reference trie (parent index + byte per node, every level walked in full), built
+        only for final_states."""
         lens = np.array([len(self.pieces[t]) for t in cand.tolist()], np.int64)
         maxlen = int(lens.max()) if len(lens) else 0
         mat = np.zeros((len(cand), maxlen), np.uint8)
@@ -145,7 +170,10 @@ class TokenIndex:
         self.n_nodes = sum(len(lv[0]) for lv in self.levels)
 
     def final_states(self, sm: StackMachine, sid: int) -> tuple[np.ndarray, np.ndarray]:
-        """(token ids, state after each token) for every candidate token, from state sid."""
+        """(token ids, state after each token) for every candidate token, from state sid: the
+        plain whole-vocabulary walk, kept as the reference the fast masks are tested against."""
+        if self.levels is None:
+            self._build(self._cand)
         cur = np.array([sid], np.int64)
         tids, states = [], []
         for parent, byte, end_tok, end_node in self.levels:
@@ -181,10 +209,15 @@ def token_index(tokenizer) -> TokenIndex:
 class MaskCache:
     """Masks per state for one (grammar, tokenizer); bounded in bytes, cleared when full."""
 
-    def __init__(self, sm: StackMachine, index: TokenIndex, max_bytes: int = 256 << 20):
-        self.sm, self.index = sm, index
+    def __init__(self, sm: StackMachine, index: TokenIndex, max_bytes: int = 256 << 20,
+                 suffix_len: int = SUFFIX_LEN):
+        self.sm, self.index, self.trie = sm, index, index.trie
+        self.suffix_len = suffix_len
         self.masks: dict[int, np.ndarray] = {}
         self.max_masks = max(16, max_bytes // max(1, index.n_vocab))
+        self._suffix: dict[tuple, tuple] = {}     # suffix -> packed (accepted, context-dependent)
+        self.max_suffixes = max(256, max_bytes // max(1, index.trie.n // 4))
+        self._split: dict[frozenset, tuple] = {}  # suffixes of a state -> (accepted, want)
         self.hits = self.misses = 0
 
     def mask(self, sid: int) -> np.ndarray:
@@ -195,8 +228,10 @@ class MaskCache:
         self.misses += 1
         m = np.zeros(self.index.n_vocab, bool)
         if sid:
-            tids, states = self.index.final_states(self.sm, sid)
-            m[tids[states != 0]] = True
+            accepted, want = self._split_of(sid)
+            if want is not None:
+                accepted = accepted | self.trie.walk(self.sm, sid, want=want)[0]
+            m[self.trie.tids[accepted]] = True
             if self.sm.accepting[sid]:
                 m[self.index.eog_ids] = True
         m.flags.writeable = False
@@ -204,6 +239,71 @@ class MaskCache:
             self.masks.clear()
         self.masks[sid] = m
         return m
+
+    def mask_full_walk(self, sid: int) -> np.ndarray:
+        """The same mask by walking the whole vocabulary from the whole state (no cache)."""
+        m = np.zeros(self.index.n_vocab, bool)
+        if sid:
+            tids, states = self.index.final_states(self.sm, sid)
+            m[tids[states != 0]] = True
+            if self.sm.accepting[sid]:
+                m[self.index.eog_ids] = True
+        return m
+
+    def _split_of(self, sid: int) -> tuple:
+        """(accepted, want) over the trie's sorted order for state sid: the tokens accepted
+        whatever lies below the stack suffixes, and prefix sums of the context-dependent ones
+        (None when there are none)."""
+        k = self.suffix_len
+        keys = frozenset(st[-k:] for st in self.sm.stacks[sid] if st)
+        got = self._split.get(keys)
+        if got is not None:
+            return got
+        n = self.trie.n
+        acc = np.zeros((n + 7) // 8, np.uint8)
+        dep = np.zeros_like(acc)
+        for key in keys:
+            a, d = self._classify(key)
+            acc |= a
+            dep |= d
+        accepted = np.unpackbits(acc, count=n).view(bool)
+        dependent = np.unpackbits(dep, count=n).view(bool) & ~accepted
+        want = None
+        if dependent.any():
+            want = np.zeros(n + 1, np.int32)
+            np.cumsum(dependent, out=want[1:])
+        if len(self._split) >= 4096:
+            self._split.clear()
+        got = self._split[keys] = (accepted, want)
+        return got
+
+    def _classify(self, suffix: tuple) -> tuple:
+        """Packed (accepted, context-dependent) for a stack suffix. A longer suffix only
+        refines its one-shorter suffix: what that accepts or rejects stays so, and only its
+        context-dependent tokens are walked again."""
+        got = self._suffix.get(suffix)
+        if got is not None:
+            return got
+        sid = self.sm.state_of([suffix])
+        n = self.trie.n
+        if len(suffix) == 1:
+            accepted, exits = self.trie.walk(self.sm, sid, track_exit=True)
+            got = (np.packbits(accepted), np.packbits(exits))
+        else:
+            acc, dep = self._classify(suffix[1:])
+            dependent = np.unpackbits(dep, count=n).view(bool)
+            if dependent.any():
+                want = np.zeros(n + 1, np.int32)
+                np.cumsum(dependent, out=want[1:])
+                accepted, exits = self.trie.walk(self.sm, sid, want=want, track_exit=True)
+                got = (acc | np.packbits(accepted & dependent),
+                       np.packbits(exits & dependent & ~accepted))
+            else:
+                got = (acc, dep)
+        if len(self._suffix) >= self.max_suffixes:
+            self._suffix.clear()
+        self._suffix[suffix] = got
+        return got
 
 
 class GrammarMatcher:
