@@ -12,6 +12,15 @@ models the package index ships, and writes tests/data/reference_<alias>.json wit
     python tools/make_reference.py smollm2-135m -n 64
     python tools/make_reference.py gemma3-270m --long -n 32   # reference_gemma3-270m-long.json
 
+A file made on the fly (a converted or quantized GGUF) instead of an alias:
+
+    llmrt quantize SmolLM2-135M-Instruct.Q4_1.gguf /tmp/q4km.gguf Q4_K_M
+    python tools/make_reference.py --model-file /tmp/q4km.gguf --name smollm2-135m-q4_k_m \
+        --recipe "llmrt quantize smollm2-135m Q4_K_M"
+
+writes tests/data/reference_<name>.json with two more keys: "sha256" of the file (the test
+that re-creates it checks llama.cpp ran on exactly those bytes) and "recipe" (how to rebuild it).
+
 --long records one prompt of 1500+ tokens (LONG_PROMPT: past Gemma 3's 512-token sliding
 window) and, to keep the file small, only every LONG_STRIDE-th position plus the last
 LONG_TAIL; each position entry then carries its index ("index").
@@ -20,6 +29,7 @@ LONG_TAIL; each position entry then carries its index ("index").
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -79,11 +89,23 @@ def row_summary(row: np.ndarray) -> dict:
     }
 
 
-def record(alias: str, n_greedy: int, long: bool = False) -> dict:
-    import llama_cpp
-    from llmrt import models
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
-    path = models.resolve(alias)
+
+def record(alias: str, n_greedy: int, long: bool = False, path: Path | None = None) -> dict:
+    """Fixture of the model `alias` (fetched through llmrt.models), or of the file `path`
+    recorded under the name `alias`."""
+    import llama_cpp
+
+    if path is None:
+        from llmrt import models
+
+        path = models.resolve(alias)
     llm = llama_cpp.Llama(model_path=str(path), n_ctx=2048 if long else 1024, n_batch=512,
                           logits_all=True, n_threads=2, verbose=False, seed=0)
     entries = []
@@ -121,15 +143,28 @@ def record(alias: str, n_greedy: int, long: bool = False) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("aliases", nargs="*", default=["smollm2-135m", "gemma3-270m"])
+    parser.add_argument("aliases", nargs="*", help="default: smollm2-135m gemma3-270m")
     parser.add_argument("-n", "--greedy", type=int, default=64, help="greedy continuation length")
     parser.add_argument("--long", action="store_true", help="the long prompt, into reference_<alias>-long.json")
+    parser.add_argument("--model-file", type=Path, help="a GGUF made on the fly instead of an alias (needs --name)")
+    parser.add_argument("--name", help="fixture name for --model-file: tests/data/reference_<name>.json")
+    parser.add_argument("--recipe", default="", help="for --model-file: how the file was made (stored as is)")
     args = parser.parse_args()
-    for alias in args.aliases:
-        data = record(alias, args.greedy, args.long)
-        out = ROOT / "tests" / "data" / f"reference_{alias}{'-long' if args.long else ''}.json"
-        out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
-        print(f"wrote {out} ({out.stat().st_size // 1024} KiB)", file=sys.stderr)
+    if args.model_file:
+        if not args.name or args.aliases:
+            parser.error("--model-file takes --name and no aliases")
+        data = record(args.name, args.greedy, args.long, path=args.model_file)
+        data.update(sha256=file_sha256(args.model_file), recipe=args.recipe)
+        write(data, args.name, args.long)
+        return
+    for alias in args.aliases or ["smollm2-135m", "gemma3-270m"]:
+        write(record(alias, args.greedy, args.long), alias, args.long)
+
+
+def write(data: dict, alias: str, long: bool) -> None:
+    out = ROOT / "tests" / "data" / f"reference_{alias}{'-long' if long else ''}.json"
+    out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB)", file=sys.stderr)
 
 
 if __name__ == "__main__":
