@@ -125,7 +125,10 @@ def main() -> None:
                     help="comma-separated sequence counts, e.g. 1,2,4,8,16: batched decode throughput")
     ap.add_argument("--parallel-prompt-tokens", type=int, default=32)
     ap.add_argument("--parallel-decode-tokens", type=int, default=32)
+    ap.add_argument("--grammar", default="", help="e.g. json: constrained vs free decode, grammar time vs llama.cpp")
+    ap.add_argument("--sampling", action="store_true", help="time the default sampler chain (and llama.cpp's)")
     args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
     from llmrt import GGUFFile, _core, models
 
@@ -134,6 +137,18 @@ def main() -> None:
     rng = np.random.default_rng(0)
     tokens = rng.integers(100, n_vocab - 100, size=args.prompt_tokens).tolist()
     P, D = args.prompt_tokens, args.decode_tokens
+
+    if args.sampling or args.grammar:
+        import bench_extras
+
+        if args.sampling:
+            bench_extras.bench_sampling(n_vocab)
+        if args.grammar:
+            import llmrt
+
+            llm = llmrt.LLM(str(path), n_ctx=1024, n_threads=args.threads)
+            bench_extras.bench_grammar(llm, path, args.grammar)
+        return
 
     if args.parallel:
         ns = [int(x) for x in args.parallel.split(",") if x.strip()]
