@@ -44,6 +44,22 @@ def test_chat_template_matches_llama_cpp_and_jinja(smollm2):
     assert compared >= 1
 
 
+def test_second_chat_turn_prefills_only_the_new_turn(smollm2):
+    from llmrt.generation import GenerationStats
+
+    smollm2.reset()
+    messages = [{"role": "user", "content": "What is 2+2?"}]
+    first = GenerationStats()
+    answer = smollm2.chat(messages, max_tokens=8, temperature=0, stats=first)
+    assert first.prompt_tokens_cached == 0
+    messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": "And 3+3?"}]
+    second = GenerationStats()
+    smollm2.chat(messages, max_tokens=4, temperature=0, stats=second)
+    # everything up to the end of the first prompt (and usually the answer) came from the cache
+    assert second.prompt_tokens_cached >= first.prompt_tokens
+    assert second.prompt_tokens - second.prompt_tokens_cached < second.prompt_tokens // 2
+
+
 def test_template_errors_are_typed():
     with pytest.raises(chat.ChatTemplateError):
         chat.render("{{ raise_exception('no system role') }}", [{"role": "user", "content": "x"}])
@@ -121,3 +137,15 @@ def test_hf_resolution_offline(tmp_path, spec, file, expect):
         assert out.stdout.startswith("ERR")
     else:
         assert Path(out.stdout.strip()).resolve() == (snap / expect).resolve()
+
+
+def test_bench_command(smollm2_path):
+    out = run_cli("bench", str(smollm2_path), "-p", "8", "-n", "2", "-r", "1")
+    assert out.returncode == 0, out.stderr
+    assert "prefill 8 tokens" in out.stdout and "decode  2 tokens" in out.stdout
+
+
+def test_info_reports_kv_cache(smollm2_path):
+    out = run_cli("info", str(smollm2_path))
+    # SmolLM2: 30 layers x 3 KV heads x (64 + 64) dims x 2 bytes = 22.5 KiB per token
+    assert "22.5 KiB/token" in out.stdout

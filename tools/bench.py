@@ -29,34 +29,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
 
 
 def best_of(repeat, fn):
-    best = float("inf")
-    for _ in range(repeat):
-        best = min(best, fn())
-    return best
+    from llmrt.bench import best_of as best
+
+    return best(repeat, fn)
 
 
 def bench_llmrt(path, tokens, n_decode, threads, repeat):
     import llmrt
+    from llmrt.bench import measure
 
     llm = llmrt.LLM(str(path), n_ctx=len(tokens) + n_decode + 8, n_threads=threads)
-
-    def prefill():
-        llm.reset()
-        t = time.perf_counter()
-        llm.eval_prefix(tokens)
-        return time.perf_counter() - t
-
-    def decode():
-        llm.eval_prefix(tokens)
-        t = time.perf_counter()
-        for i in range(n_decode):
-            llm.eval_next(tokens[i % len(tokens)])
-        dt = time.perf_counter() - t
-        llm.reset()
-        return dt
-
-    llm.eval_prefix(tokens[:8])  # warm-up: page in the weights
-    return best_of(repeat, prefill), best_of(repeat, decode)
+    return measure(llm, tokens, n_decode, repeat)
 
 
 def bench_parallel(path, n_vocab, ns, n_prompt, n_decode, threads, repeat):

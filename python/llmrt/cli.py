@@ -148,8 +148,8 @@ def cmd_chat(args) -> int:
         stats = GenerationStats()
         answer = []
         try:
-            for piece in llm.stream(llm.chat_prompt_ids(messages), max_tokens=args.max_tokens,
-                                    stats=stats, **sampling_kwargs(args)):
+            for piece in llm.chat(messages, max_tokens=args.max_tokens, stream=True, stats=stats,
+                                  **sampling_kwargs(args)):
                 answer.append(piece)
                 sys.stdout.write(piece)
                 sys.stdout.flush()
@@ -186,6 +186,7 @@ def cmd_info(args) -> int:
         ("embedding", md.get(f"{arch}.embedding_length", "?")),
         ("heads (kv)", f"{md.get(f'{arch}.attention.head_count', '?')} ({md.get(f'{arch}.attention.head_count_kv', '?')})"),
         ("context length", md.get(f"{arch}.context_length", "?")),
+        ("KV cache (f16)", kv_cache_line(md, arch)),
         ("vocabulary", f"{len(md.get('tokenizer.ggml.tokens', []))} ({md.get('tokenizer.ggml.model', '?')})"),
         ("chat template", "yes" if md.get("tokenizer.chat_template") else "no"),
         ("quantization", ", ".join(f"{k} {100 * v / n_params:.0f}%" for k, v in types.most_common())),
@@ -194,6 +195,34 @@ def cmd_info(args) -> int:
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
     return 0
+
+
+def cmd_bench(args) -> int:
+    from . import _core
+    from .bench import bench_tokens, measure
+
+    args.file = getattr(args, "file", None)
+    args.ctx_size = args.prompt_tokens + args.decode_tokens + 8
+    llm = load(args)
+    tokens = bench_tokens(llm.n_vocab, args.prompt_tokens)
+    pre, dec = measure(llm, tokens, args.decode_tokens, args.repeat)
+    print(f"{llm.model_path.name}: {llm.n_threads} threads, SIMD {_core.simd_level()}")
+    print(f"prefill {args.prompt_tokens} tokens: {args.prompt_tokens / pre:8.1f} tok/s")
+    print(f"decode  {args.decode_tokens} tokens: {args.decode_tokens / dec:8.1f} tok/s")
+    return 0
+
+
+def kv_cache_line(md, arch: str) -> str:
+    """KV bytes per token and for the full training context, from the metadata alone."""
+    try:
+        from .arch import lookup
+
+        h = lookup(arch).hparams(md)
+    except LLMRTError:
+        return "?"
+    per_token = h["n_layer"] * h["n_head_kv"] * (h["head_dim_k"] + h["head_dim_v"]) * 2
+    ctx = int(md.get(f"{arch}.context_length", 0) or 0)
+    return f"{per_token / 1024:.1f} KiB/token" + (f", {per_token * ctx / 2**20:.0f} MiB at {ctx}" if ctx else "")
 
 
 def cmd_pull(args) -> int:
@@ -222,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--file", default=None)
     p.set_defaults(func=cmd_info)
+    p = sub.add_parser("bench", help="prefill and decode speed (tools/bench.py compares with llama.cpp)")
+    add_model_args(p)
+    p.add_argument("-p", "--prompt-tokens", type=int, default=512)
+    p.add_argument("-n", "--decode-tokens", type=int, default=128)
+    p.add_argument("-r", "--repeat", type=int, default=3)
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("pull", help="fetch a model into the cache and print its path")
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--file", default=None)

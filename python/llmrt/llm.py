@@ -259,9 +259,11 @@ class LLM:
         return self.tokenize(text, add_special=add_special, parse_special=True)
 
     def chat(self, messages: Sequence[Mapping[str, Any]], max_tokens: int | None = 256, stream: bool = False,
-             stop: Sequence[str] = (), grammar=None, **sampling):
-        """Answer a conversation using the model's own chat template (str, or pieces if stream)."""
-        pieces = self.stream(self.chat_prompt_ids(messages), max_tokens, stop, grammar=grammar, **sampling)
+             stop: Sequence[str] = (), grammar=None, stats: GenerationStats | None = None, **sampling):
+        """Answer a conversation using the model's own chat template (str, or pieces if stream).
+        Earlier turns still in the KV cache are reused: only the new turn is prefilled."""
+        pieces = self.stream(self.chat_prompt_ids(messages), max_tokens, stop, stats=stats, grammar=grammar,
+                             **sampling)
         return pieces if stream else "".join(pieces)
 
 
