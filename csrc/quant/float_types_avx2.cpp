@@ -2,18 +2,15 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 
+#include "runtime/simd_avx2.h"
+
 #include "quant/legacy_kernels.h"
 #include "runtime/fp16.h"
 
 namespace llmrt::avx2 {
 namespace {
 
-inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 inline __m256 load_f32(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }

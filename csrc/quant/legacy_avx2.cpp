@@ -17,6 +17,8 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 
+#include "runtime/simd_avx2.h"
+
 #include <cstring>
 
 #include "quant/blocks.h"
@@ -25,12 +27,7 @@
 namespace llmrt::avx2 {
 namespace {
 
-inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 inline float h2f(half_bits h) { return _cvtsh_ss(h); }
 

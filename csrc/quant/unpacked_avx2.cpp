@@ -5,16 +5,12 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "runtime/simd_avx2.h"
+
 namespace llmrt {
 namespace {
 
-inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
+using simd::hsum;
 
 // sum(w * a) of 32 int8 pairs as 8 int32 lanes, via |w| * (a * sign(w)).
 inline __m256i dot32(__m256i w_abs, __m256i w, __m256i a) {

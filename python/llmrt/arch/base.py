@@ -45,6 +45,27 @@ LAYER_TENSORS = {
     "ffn_down": "blk.{}.ffn_down.weight",
     "post_ffw_norm": "blk.{}.post_ffw_norm.weight",
 }
+# Hugging Face -> GGUF names of the llama-style decoder most architectures share; specs add or
+# override entries (biases, Q/K norms, sandwich norms) with {**LLAMA_HF_NAMES, ...}.
+LLAMA_HF_NAMES = {
+    "model.embed_tokens.weight": "token_embd.weight",
+    "model.norm.weight": "output_norm.weight",
+    "lm_head.weight": "output.weight",
+    "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
+    "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
+    "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
+    "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
+    "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
+    "model.layers.{}.post_attention_layernorm.weight": "blk.{}.ffn_norm.weight",
+    "model.layers.{}.mlp.gate_proj.weight": "blk.{}.ffn_gate.weight",
+    "model.layers.{}.mlp.up_proj.weight": "blk.{}.ffn_up.weight",
+    "model.layers.{}.mlp.down_proj.weight": "blk.{}.ffn_down.weight",
+}
+QK_NORM_HF_NAMES = {
+    "model.layers.{}.self_attn.q_norm.weight": "blk.{}.attn_q_norm.weight",
+    "model.layers.{}.self_attn.k_norm.weight": "blk.{}.attn_k_norm.weight",
+}
+
 # Roles every architecture must have; the rest are switched on per spec.
 REQUIRED_ROLES = ("token_embd", "output_norm", "attn_norm", "attn_q", "attn_k", "attn_v",
                   "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")

@@ -12,7 +12,7 @@ Differences from llama, all switches of the generic block:
     soft-capping (a leftover attn_logit_softcapping key is ignored).
 """
 
-from .base import ACT_GELU_TANH, ROPE_NEOX, ArchSpec, sqrt_embd_scale
+from .base import ACT_GELU_TANH, ArchSpec, LLAMA_HF_NAMES, QK_NORM_HF_NAMES, ROPE_NEOX, sqrt_embd_scale
 
 SWA_PERIOD = 6  # five local layers, then one global
 
@@ -44,21 +44,12 @@ GEMMA3 = ArchSpec(
     customize=_gemma3_extras,
     # Norm weights get Gemma's +1 folded in by the converter (see convert/hf_config.py).
     hf_names={
-        "model.embed_tokens.weight": "token_embd.weight",
-        "model.norm.weight": "output_norm.weight",
-        "lm_head.weight": "output.weight",
-        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
-        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
-        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
-        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
-        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
-        "model.layers.{}.self_attn.q_norm.weight": "blk.{}.attn_q_norm.weight",
-        "model.layers.{}.self_attn.k_norm.weight": "blk.{}.attn_k_norm.weight",
+        **LLAMA_HF_NAMES,
+        **QK_NORM_HF_NAMES,
+        # Gemma's sandwich: the HF post-attention norm is applied to the attention output, and
+        # a separate pre-feedforward norm feeds the FFN.
         "model.layers.{}.post_attention_layernorm.weight": "blk.{}.post_attention_norm.weight",
         "model.layers.{}.pre_feedforward_layernorm.weight": "blk.{}.ffn_norm.weight",
         "model.layers.{}.post_feedforward_layernorm.weight": "blk.{}.post_ffw_norm.weight",
-        "model.layers.{}.mlp.gate_proj.weight": "blk.{}.ffn_gate.weight",
-        "model.layers.{}.mlp.up_proj.weight": "blk.{}.ffn_up.weight",
-        "model.layers.{}.mlp.down_proj.weight": "blk.{}.ffn_down.weight",
     },
 )

@@ -5,7 +5,7 @@ NEOX RoPE: llama.cpp's converter does not permute Q/K for qwen2, so the rotation
 (x[i], x[i + n_rot/2]) as in Hugging Face. The output head may be tied to the embedding.
 """
 
-from .base import ACT_SILU, ROPE_NEOX, ArchSpec
+from .base import ACT_SILU, ArchSpec, LLAMA_HF_NAMES, ROPE_NEOX
 
 QWEN2 = ArchSpec(
     name="qwen2",
@@ -13,20 +13,9 @@ QWEN2 = ArchSpec(
     activation=ACT_SILU,
     extra_required=("attn_q_bias", "attn_k_bias", "attn_v_bias"),
     hf_names={
-        "model.embed_tokens.weight": "token_embd.weight",
-        "model.norm.weight": "output_norm.weight",
-        "lm_head.weight": "output.weight",
-        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
-        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
-        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
-        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
+        **LLAMA_HF_NAMES,
         "model.layers.{}.self_attn.q_proj.bias": "blk.{}.attn_q.bias",
         "model.layers.{}.self_attn.k_proj.bias": "blk.{}.attn_k.bias",
         "model.layers.{}.self_attn.v_proj.bias": "blk.{}.attn_v.bias",
-        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
-        "model.layers.{}.post_attention_layernorm.weight": "blk.{}.ffn_norm.weight",
-        "model.layers.{}.mlp.gate_proj.weight": "blk.{}.ffn_gate.weight",
-        "model.layers.{}.mlp.up_proj.weight": "blk.{}.ffn_up.weight",
-        "model.layers.{}.mlp.down_proj.weight": "blk.{}.ffn_down.weight",
     },
 )

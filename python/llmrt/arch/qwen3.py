@@ -6,27 +6,12 @@ permutation in the converter). The head width comes from attention.key_length an
 from n_embd / n_head. The output head may be tied to the embedding.
 """
 
-from .base import ACT_SILU, ROPE_NEOX, ArchSpec
+from .base import ACT_SILU, ArchSpec, LLAMA_HF_NAMES, QK_NORM_HF_NAMES, ROPE_NEOX
 
 QWEN3 = ArchSpec(
     name="qwen3",
     rope_mode=ROPE_NEOX,
     activation=ACT_SILU,
     extra_required=("attn_q_norm", "attn_k_norm"),
-    hf_names={
-        "model.embed_tokens.weight": "token_embd.weight",
-        "model.norm.weight": "output_norm.weight",
-        "lm_head.weight": "output.weight",
-        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
-        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
-        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
-        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
-        "model.layers.{}.self_attn.q_norm.weight": "blk.{}.attn_q_norm.weight",
-        "model.layers.{}.self_attn.k_norm.weight": "blk.{}.attn_k_norm.weight",
-        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
-        "model.layers.{}.post_attention_layernorm.weight": "blk.{}.ffn_norm.weight",
-        "model.layers.{}.mlp.gate_proj.weight": "blk.{}.ffn_gate.weight",
-        "model.layers.{}.mlp.up_proj.weight": "blk.{}.ffn_up.weight",
-        "model.layers.{}.mlp.down_proj.weight": "blk.{}.ffn_down.weight",
-    },
+    hf_names={**LLAMA_HF_NAMES, **QK_NORM_HF_NAMES},
 )

@@ -15,7 +15,8 @@ from typing import Callable
 
 from ..arch.gemma3 import GEMMA3
 from ..arch.llama import LLAMA
-from .arch_tables import QWEN2_HF_NAMES, QWEN3_HF_NAMES
+from ..arch.qwen2 import QWEN2
+from ..arch.qwen3 import QWEN3
 from .errors import ConvertError
 
 
@@ -152,8 +153,8 @@ _LLAMA_CONVERT = ConvertArch("llama", dict(LLAMA.hf_names), llama_metadata, perm
 ARCHS: dict[str, ConvertArch] = {
     "LlamaForCausalLM": _LLAMA_CONVERT,
     "MistralForCausalLM": _LLAMA_CONVERT,      # llama.cpp converts Mistral to arch "llama"
-    "Qwen2ForCausalLM": ConvertArch("qwen2", QWEN2_HF_NAMES, base_metadata, vocab_prefer="bpe"),
-    "Qwen3ForCausalLM": ConvertArch("qwen3", QWEN3_HF_NAMES, base_metadata, vocab_prefer="bpe"),
+    "Qwen2ForCausalLM": ConvertArch("qwen2", dict(QWEN2.hf_names), base_metadata, vocab_prefer="bpe"),
+    "Qwen3ForCausalLM": ConvertArch("qwen3", dict(QWEN3.hf_names), base_metadata, vocab_prefer="bpe"),
     "Gemma3ForCausalLM": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
                                      norm_shift=1.0, truncate_embd=True),
     "Gemma3ForConditionalGeneration": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
