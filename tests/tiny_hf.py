@@ -92,7 +92,7 @@ def _randomize(model, seed: int) -> None:
 def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: int = 4, kv_heads: int = 2,
                ffn: int = 128, dtype: str = "float32", shard: str | None = None, tied: bool = False,
                seed: int = 0, vocab_pad: int = 3, n_expert: int = 4, n_expert_used: int = 2,
-               ffn_exp: int = 32, ffn_shexp: int = 48, norm_topk_prob: bool | None = None) -> Path:
+               ffn_exp: int = 32, ffn_shexp: int = 96, norm_topk_prob: bool | None = None) -> Path:
     """Build and save_pretrained a tiny random model with a tokenizer; returns the directory."""
     import torch
     import transformers as tf
