@@ -67,6 +67,8 @@ private:
     void moe_ffn_block(int il, int64_t n);                    // models/moe_ffn.cpp
     void route_tokens(int il, int64_t n);                      // fills s_.pair_* by expert
     void shared_expert(const LayerWeights& L, int64_t n);      // adds into s_.moe_y
+    void decode_experts(const LayerWeights& L, int64_t n_ff);  // one token
+    void prefill_experts(const LayerWeights& L, int64_t n, int64_t n_ff);
     void store_kv(int il, const Batch& b);
     size_t kv_elem() const { return kv_f32_ ? sizeof(float) : sizeof(uint16_t); }
 

@@ -59,6 +59,53 @@ void Context::moe_ffn_block(int il, int64_t n) {
     grow(s_.moe_out, n * n_embd);
     grow(s_.moe_y, n * n_embd);
     std::fill(s_.moe_y.begin(), s_.moe_y.begin() + n * n_embd, 0.0f);
+    if (n == 1) {
+        decode_experts(L, n_ff);
+    } else {
+        prefill_experts(L, n, n_ff);
+    }
+    if (L.ffn_up_shexp.data) shared_expert(L, n);
+    float* y = s_.moe_y.data();
+    if (!L.post_ffn_norm.empty()) ops::rms_norm(y, L.post_ffn_norm.data(), y, n, n_embd, hp.rms_eps);
+    for (int64_t i = 0; i < n * n_embd; ++i) s_.x[i] += y[i];
+}
+
+// One token: gate and up of two experts at a time share one parallel region (same input).
+void Context::decode_experts(const LayerWeights& L, int64_t n_ff) {
+    const HParams& hp = model_->hparams();
+    const int64_t n_embd = hp.n_embd;
+    const int k = hp.n_expert_used;
+    grow(s_.gate, 2 * n_ff);
+    grow(s_.up, 2 * n_ff);
+    for (int j0 = 0; j0 < k; j0 += 2) {
+        const int c = std::min(2, k - j0);
+        ops::WeightView w[4];
+        const ops::WeightView* ws[4];
+        float* outs[4];
+        for (int i = 0; i < c; ++i) {
+            const int32_t e = s_.route_ids[j0 + i];
+            w[2 * i] = L.ffn_gate_exps.expert(e);
+            w[2 * i + 1] = L.ffn_up_exps.expert(e);
+            ws[2 * i] = &w[2 * i];
+            ws[2 * i + 1] = &w[2 * i + 1];
+            outs[2 * i] = s_.gate.data() + i * n_ff;
+            outs[2 * i + 1] = s_.up.data() + i * n_ff;
+        }
+        ops::matmul_multi(pool_, ws, outs, 2 * c, s_.h.data(), 1, s_.act);
+        ops::gated_activation(hp.activation, s_.gate.data(), s_.up.data(), c * n_ff);
+        for (int i = 0; i < c; ++i) {
+            const ops::WeightView down = L.ffn_down_exps.expert(s_.route_ids[j0 + i]);
+            ops::matmul(pool_, down, s_.gate.data() + i * n_ff, 1, s_.moe_out.data(), s_.act);
+            const float wt = s_.route_w[j0 + i];
+            for (int64_t d = 0; d < n_embd; ++d) s_.moe_y[d] += wt * s_.moe_out[d];
+        }
+    }
+}
+
+// Tokens grouped by expert: each expert's weights stream once over the tokens routed to it.
+void Context::prefill_experts(const LayerWeights& L, int64_t n, int64_t n_ff) {
+    const HParams& hp = model_->hparams();
+    const int64_t n_embd = hp.n_embd;
     for (int e = 0; e < hp.n_expert; ++e) {
         const int32_t p0 = s_.expert_start[e], m = s_.expert_start[e + 1] - p0;
         if (m == 0) continue;
@@ -84,10 +131,6 @@ void Context::moe_ffn_block(int il, int64_t n) {
             for (int64_t i = 0; i < n_embd; ++i) y[i] += w[j] * o[i];
         }
     }
-    if (L.ffn_up_shexp.data) shared_expert(L, n);
-    float* y = s_.moe_y.data();
-    if (!L.post_ffn_norm.empty()) ops::rms_norm(y, L.post_ffn_norm.data(), y, n, n_embd, hp.rms_eps);
-    for (int64_t i = 0; i < n * n_embd; ++i) s_.x[i] += y[i];
 }
 
 void Context::shared_expert(const LayerWeights& L, int64_t n) {
