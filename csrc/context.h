@@ -25,6 +25,11 @@ struct Batch {
 struct Scratch {
     std::vector<float> x, h, q, k, v, attn, gate, up, out_rows, logits_rows;
     std::vector<uint8_t> act;
+    // MoE FFN: router logits (n, n_expert); chosen experts and weights (n, n_expert_used);
+    // per expert the (token, weight) pairs routed to it, grouped by expert; gathered inputs
+    // and outputs of one expert (m, n_embd); the layer's FFN output (n, n_embd).
+    std::vector<float> router, route_w, pair_w, moe_x, moe_out, moe_y;
+    std::vector<int32_t> route_ids, pair_tok, expert_start;
     std::vector<std::vector<int32_t>> visible_full, visible_swa;  // per token: attended cells
 };
 
@@ -59,6 +64,11 @@ private:
     void forward(const Batch& b, float* logits);
     void attention_block(int il, const Batch& b);
     void ffn_block(int il, int64_t n);
+    void moe_ffn_block(int il, int64_t n);                    // models/moe_ffn.cpp
+    void route_tokens(int il, int64_t n);                      // fills s_.pair_* by expert
+    void shared_expert(const LayerWeights& L, int64_t n);      // adds into s_.moe_y
+    void decode_experts(const LayerWeights& L, int64_t n_ff);  // one token
+    void prefill_experts(const LayerWeights& L, int64_t n, int64_t n_ff);
     void store_kv(int il, const Batch& b);
     size_t kv_elem() const { return kv_f32_ ? sizeof(float) : sizeof(uint16_t); }
 

@@ -91,7 +91,8 @@ def _randomize(model, seed: int) -> None:
 
 def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: int = 4, kv_heads: int = 2,
                ffn: int = 128, dtype: str = "float32", shard: str | None = None, tied: bool = False,
-               seed: int = 0, vocab_pad: int = 3) -> Path:
+               seed: int = 0, vocab_pad: int = 3, n_expert: int = 4, n_expert_used: int = 2,
+               ffn_exp: int = 32, ffn_shexp: int = 96, norm_topk_prob: bool | None = None) -> Path:
     """Build and save_pretrained a tiny random model with a tokenizer; returns the directory."""
     import torch
     import transformers as tf
@@ -99,7 +100,7 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
     out.mkdir(parents=True, exist_ok=True)
     if arch == "gemma3":
         n_tok = train_spm(out)
-    elif arch in ("qwen2", "qwen3"):
+    elif arch in ("qwen2", "qwen3", "qwen2moe", "qwen3moe"):
         n_tok = train_bpe(out, QWEN2_REGEX, None, "<|endoftext|>")
     else:
         n_tok = train_bpe(out, LLAMA3_REGEX, "<|begin_of_text|>", "<|end_of_text|>")
@@ -118,6 +119,21 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
     elif arch == "qwen3":
         cfg = tf.Qwen3Config(**common, head_dim=hidden // heads, rope_theta=1000000.0)
         cls = tf.Qwen3ForCausalLM
+    elif arch == "mixtral":   # experts of width `ffn` (intermediate_size)
+        cfg = tf.MixtralConfig(**common, rope_theta=10000.0, sliding_window=None, bos_token_id=0, eos_token_id=1,
+                               num_local_experts=n_expert, num_experts_per_tok=n_expert_used)
+        cls = tf.MixtralForCausalLM
+    elif arch == "qwen2moe":
+        cfg = tf.Qwen2MoeConfig(**common, rope_theta=1000000.0, num_experts=n_expert,
+                                num_experts_per_tok=n_expert_used, moe_intermediate_size=ffn_exp,
+                                shared_expert_intermediate_size=ffn_shexp,
+                                norm_topk_prob=bool(norm_topk_prob), qkv_bias=True)
+        cls = tf.Qwen2MoeForCausalLM
+    elif arch == "qwen3moe":
+        cfg = tf.Qwen3MoeConfig(**common, head_dim=hidden // heads, rope_theta=1000000.0, num_experts=n_expert,
+                                num_experts_per_tok=n_expert_used, moe_intermediate_size=ffn_exp,
+                                norm_topk_prob=True if norm_topk_prob is None else norm_topk_prob)
+        cls = tf.Qwen3MoeForCausalLM
     elif arch == "gemma3":
         head_dim = hidden // heads
         cfg = tf.Gemma3TextConfig(**{**common, "rms_norm_eps": 1e-6}, head_dim=head_dim,

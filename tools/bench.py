@@ -42,6 +42,24 @@ def bench_llmrt(path, tokens, n_decode, threads, repeat):
     return measure(llm, tokens, n_decode, repeat)
 
 
+def param_counts(path) -> tuple[int, int]:
+    """(total, active per token) weights of a GGUF: a MoE token reads expert_used_count of
+    expert_count experts."""
+    from llmrt import GGUFFile
+
+    f = GGUFFile(path)
+    md = f.metadata
+    arch = md["general.architecture"]
+    n_expert = int(md.get(f"{arch}.expert_count", 0) or 0)
+    n_used = int(md.get(f"{arch}.expert_used_count", 0) or 0)
+    total = active = 0
+    for t in f.tensors:
+        n = int(np.prod(t.shape))
+        total += n
+        active += n * n_used // n_expert if n_expert and "_exps." in t.name else n
+    return total, active
+
+
 def bench_parallel(path, n_vocab, ns, n_prompt, n_decode, threads, repeat):
     """Aggregate decode tokens/s of n concurrent sequences, for each n in ns."""
     import llmrt
@@ -155,8 +173,10 @@ def main() -> None:
         pre, dec = bench_llama_cpp(path, tokens, D, args.threads, args.repeat)
         rows.append(("llama.cpp", P / pre, D / dec))
 
+    total, active = param_counts(path)
     print(f"model {path.name}, {args.threads} threads, SIMD {_core.simd_level()}, "
           f"prefill {P} tokens, decode {D} tokens after them, best of {args.repeat}")
+    print(f"weights: {total / 1e6:.1f}M total" + (f", {active / 1e6:.1f}M active per token" if active != total else ""))
     print(f"{'runtime':<10} {'prefill tok/s':>14} {'decode tok/s':>13}")
     for name, p, d in rows:
         print(f"{name:<10} {p:>14.1f} {d:>13.1f}")

@@ -2,6 +2,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include "bindings/bindings.h"
 #include "context.h"
 #include "models/model.h"
@@ -44,6 +46,15 @@ HParams hparams_from_dict(const py::dict& d) {
     read(d, "attn_scale", h.attn_scale);
     read(d, "attn_softcap", h.attn_softcap);
     read(d, "final_softcap", h.final_softcap);
+    read(d, "n_expert", h.n_expert);
+    read(d, "n_expert_used", h.n_expert_used);
+    int gating = (int)h.expert_gating;
+    read(d, "expert_gating", gating);
+    h.expert_gating = (ops::GatingFunc)gating;
+    read(d, "expert_weights_norm", h.expert_weights_norm);
+    read(d, "expert_weights_scale", h.expert_weights_scale);
+    read(d, "expert_group_count", h.expert_group_count);
+    read(d, "expert_group_used_count", h.expert_group_used_count);
     return h;
 }
 
@@ -57,6 +68,36 @@ TensorNames names_from_dict(const py::dict& d) {
 
 using I32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 using U8 = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
+
+using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+py::tuple moe_gating(F32 logits, int n_used, int func, bool norm_weights, std::optional<F32> bias, int n_group,
+                     int topk_group, float scale) {
+    if (logits.ndim() != 2) throw InvalidArgument("moe_gating: logits must be (n_tokens, n_expert)");
+    ops::GatingParams p;
+    p.n_expert = (int)logits.shape(1);
+    p.n_used = n_used;
+    p.func = (ops::GatingFunc)func;
+    p.norm_weights = norm_weights;
+    p.scale = scale;
+    p.n_group = n_group;
+    p.topk_group = topk_group;
+    if (bias) {
+        if (bias->size() != p.n_expert) throw InvalidArgument("moe_gating: bias must have n_expert elements");
+        p.bias = bias->data();
+    }
+    ops::check_gating_params(p);
+    const int64_t n = logits.shape(0);
+    py::array_t<int32_t> ids({n, (int64_t)n_used});
+    py::array_t<float> weights({n, (int64_t)n_used});
+    int32_t* id = ids.mutable_data();
+    float* w = weights.mutable_data();
+    {
+        py::gil_scoped_release release;
+        ops::moe_gating(logits.data(), n, p, id, w);
+    }
+    return py::make_tuple(ids, weights);
+}
 
 py::array_t<float> decode(Context& ctx, I32 tokens, I32 positions, I32 seq_ids, I32 cells, U8 want) {
     const int64_t n = tokens.size();
@@ -77,6 +118,11 @@ py::array_t<float> decode(Context& ctx, I32 tokens, I32 positions, I32 seq_ids, 
 }  // namespace
 
 void bind_model(py::module_& m) {
+    m.def("moe_gating", &moe_gating, py::arg("logits"), py::arg("n_used"), py::arg("func") = 1,
+          py::arg("norm_weights") = false, py::arg("bias") = py::none(), py::arg("n_group") = 0,
+          py::arg("topk_group") = 0, py::arg("scale") = 1.0f,
+          "Expert routing (ops/moe_gating.h): logits (n_tokens, n_expert) -> (ids int32, weights float32), "
+          "each (n_tokens, n_used). func: 1 softmax, 2 sigmoid.");
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
         .def(py::init([](const std::string& path, const py::dict& hparams, const py::dict& names) {
                  HParams hp = hparams_from_dict(hparams);

@@ -4,6 +4,8 @@
 //   per layer:  h = norm(x); q,k,v = proj(h) [+bias] [qk-norm]; rope(q,k); store k,v
 //               a = attention(q, cache) ; o = wo a [+bias] [post-attn norm]; x += o
 //               h = norm(x); f = down(act(gate h) * up h) [post-ffn norm]; x += f
+//               (MoE layers: f = sum over the routed experts of weight * expert(h) [+ shared
+//               expert], models/moe_ffn.cpp)
 //   logits = output(norm(x)) [soft-cap], for the tokens that want them
 #include <algorithm>
 #include <cmath>
@@ -94,6 +96,7 @@ void Context::attention_block(int il, const Batch& b) {
 void Context::ffn_block(int il, int64_t n) {
     const HParams& hp = model_->hparams();
     const LayerWeights& L = model_->layer(il);
+    if (L.is_moe()) return moe_ffn_block(il, n);
     const int64_t n_ff = L.ffn_up.n_out;
     ops::rms_norm(s_.x.data(), L.ffn_norm.data(), s_.h.data(), n, hp.n_embd, hp.rms_eps);
     const ops::WeightView* gate_up[2] = {&L.ffn_gate, &L.ffn_up};

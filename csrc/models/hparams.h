@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ops/activations.h"
+#include "ops/moe_gating.h"
 #include "ops/rope.h"
 
 namespace llmrt {
@@ -35,8 +36,31 @@ struct HParams {
     float attn_softcap = 0.0f;              // 0: off
     float final_softcap = 0.0f;             // 0: off
 
+    // Mixture of experts (n_expert == 0: dense FFN). Each MoE layer routes every token to
+    // n_expert_used of n_expert expert FFNs (ops/moe_gating.h) and may add a shared expert.
+    int n_expert = 0;
+    int n_expert_used = 0;
+    ops::GatingFunc expert_gating = ops::GatingFunc::Softmax;
+    bool expert_weights_norm = false;       // renormalise the chosen experts' weights
+    float expert_weights_scale = 1.0f;
+    int expert_group_count = 0;             // group-limited routing (0: off)
+    int expert_group_used_count = 0;
+
     bool is_swa(int il) const { return !layer_is_swa.empty() && layer_is_swa[il]; }
 };
+
+inline ops::GatingParams gating_params(const HParams& hp, const float* bias) {
+    ops::GatingParams g;
+    g.n_expert = hp.n_expert;
+    g.n_used = hp.n_expert_used;
+    g.func = hp.expert_gating;
+    g.norm_weights = hp.expert_weights_norm;
+    g.scale = hp.expert_weights_scale;
+    g.bias = bias;
+    g.n_group = hp.expert_group_count;
+    g.topk_group = hp.expert_group_used_count;
+    return g;
+}
 
 inline ops::RopeParams rope_params_for_layer(const HParams& hp, int il) {
     ops::RopeParams p;

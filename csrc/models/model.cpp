@@ -52,6 +52,27 @@ public:
         return w;
     }
 
+    ops::ExpertsView experts(const std::string& role, const std::map<std::string, std::string>& table,
+                             int layer) const {
+        const gguf::TensorInfo* t = find(role, table, layer);
+        ops::ExpertsView x;
+        if (!t) return x;
+        if (t->shape.size() != 3) throw ModelError("tensor '" + t->name + "' is not a 3-D stack of expert matrices");
+        if (!type_is_computable(t->type)) {
+            const TypeTraits& tr = type_traits(t->type);
+            throw ModelError("tensor '" + t->name + "' has type " + (tr.name ? tr.name : "?") +
+                             ", which this build cannot compute with");
+        }
+        x.first.data = t->data;
+        x.first.type = t->type;
+        x.first.n_in = t->shape[0];
+        x.first.n_out = t->shape[1];
+        x.first.row_bytes = row_size((GGMLType)t->type, x.first.n_in);
+        x.n_expert = t->shape[2];
+        x.expert_bytes = x.first.row_bytes * (size_t)x.first.n_out;
+        return x;
+    }
+
     Vector vector(const std::string& role, const std::map<std::string, std::string>& table, int layer) const {
         const gguf::TensorInfo* t = find(role, table, layer);
         if (!t) return {};
@@ -71,6 +92,18 @@ void expect(bool ok, const std::string& what) {
     if (!ok) throw ModelError("tensor shape mismatch: " + what);
 }
 
+void bind_moe(const Binder& bind, const std::map<std::string, std::string>& T, LayerWeights& L, int i) {
+    L.ffn_gate_inp = bind.matrix("ffn_gate_inp", T, i);
+    L.ffn_gate_exps = bind.experts("ffn_gate_exps", T, i);
+    L.ffn_up_exps = bind.experts("ffn_up_exps", T, i);
+    L.ffn_down_exps = bind.experts("ffn_down_exps", T, i);
+    L.exp_probs_b = bind.vector("exp_probs_b", T, i);
+    L.ffn_gate_shexp = bind.matrix("ffn_gate_shexp", T, i);
+    L.ffn_up_shexp = bind.matrix("ffn_up_shexp", T, i);
+    L.ffn_down_shexp = bind.matrix("ffn_down_shexp", T, i);
+    L.ffn_gate_inp_shexp = bind.vector("ffn_gate_inp_shexp", T, i);
+}
+
 }  // namespace
 
 Model::Model(const std::string& path, const HParams& hp, const TensorNames& names)
@@ -82,6 +115,14 @@ Model::Model(const std::string& path, const HParams& hp, const TensorNames& name
         throw ModelError(path + ": invalid RoPE dimension count " + std::to_string(hp_.n_rot));
     if (!hp_.layer_is_swa.empty() && (int)hp_.layer_is_swa.size() != hp_.n_layer)
         throw ModelError("sliding-window layer pattern has the wrong length");
+    if (hp_.n_expert > 0) {
+        ops::GatingParams g = gating_params(hp_, nullptr);
+        try {
+            ops::check_gating_params(g);
+        } catch (const InvalidArgument& e) {
+            throw ModelError(path + ": expert routing: " + e.what());
+        }
+    }
     const Binder bind(*file_, names);
     token_embd_ = bind.matrix("token_embd", names.global, -1);
     output_norm_ = bind.vector("output_norm", names.global, -1);
@@ -109,8 +150,35 @@ Model::Model(const std::string& path, const HParams& hp, const TensorNames& name
         L.ffn_up = bind.matrix("ffn_up", T, i);
         L.ffn_down = bind.matrix("ffn_down", T, i);
         L.post_ffn_norm = bind.vector("post_ffw_norm", T, i);
+        if (hp_.n_expert > 0) bind_moe(bind, T, L, i);
     }
     validate_shapes();
+}
+
+void Model::validate_moe(int i) const {
+    const HParams& h = hp_;
+    const LayerWeights& L = layers_[i];
+    const std::string at = " in layer " + std::to_string(i);
+    expect(L.is_moe(), "ffn_gate_inp (the router) is missing" + at);
+    expect(L.ffn_gate_inp.n_in == h.n_embd && L.ffn_gate_inp.n_out == h.n_expert, "ffn_gate_inp is not (n_embd, n_expert)" + at);
+    const ops::ExpertsView* xs[3] = {&L.ffn_gate_exps, &L.ffn_up_exps, &L.ffn_down_exps};
+    for (const ops::ExpertsView* x : xs)
+        expect(x->first.data && x->n_expert == h.n_expert, "expert tensors need n_expert experts" + at);
+    const int64_t n_ff = L.ffn_up_exps.first.n_out;
+    expect(L.ffn_gate_exps.first.n_in == h.n_embd && L.ffn_up_exps.first.n_in == h.n_embd &&
+           L.ffn_gate_exps.first.n_out == n_ff, "ffn_gate_exps/ffn_up_exps" + at);
+    expect(L.ffn_down_exps.first.n_in == n_ff && L.ffn_down_exps.first.n_out == h.n_embd, "ffn_down_exps" + at);
+    expect(L.exp_probs_b.empty() || (int64_t)L.exp_probs_b.size() == h.n_expert, "exp_probs_b" + at);
+    const bool shared = L.ffn_up_shexp.data != nullptr;
+    expect(shared == (L.ffn_gate_shexp.data != nullptr) && shared == (L.ffn_down_shexp.data != nullptr),
+           "shared expert needs ffn_gate/up/down_shexp" + at);
+    if (shared) {
+        expect(L.ffn_gate_shexp.n_in == h.n_embd && L.ffn_up_shexp.n_in == h.n_embd &&
+               L.ffn_gate_shexp.n_out == L.ffn_up_shexp.n_out, "ffn_gate_shexp/ffn_up_shexp" + at);
+        expect(L.ffn_down_shexp.n_in == L.ffn_up_shexp.n_out && L.ffn_down_shexp.n_out == h.n_embd, "ffn_down_shexp" + at);
+    }
+    expect(L.ffn_gate_inp_shexp.empty() || (shared && (int64_t)L.ffn_gate_inp_shexp.size() == h.n_embd),
+           "ffn_gate_inp_shexp" + at);
 }
 
 void Model::validate_shapes() const {
@@ -128,9 +196,14 @@ void Model::validate_shapes() const {
         expect(L.wk.n_in == h.n_embd && L.wk.n_out == k_dim, "attn_k" + at);
         expect(L.wv.n_in == h.n_embd && L.wv.n_out == v_dim, "attn_v" + at);
         expect(L.wo.n_in == o_dim && L.wo.n_out == h.n_embd, "attn_output" + at);
-        expect(L.ffn_gate.n_in == h.n_embd && L.ffn_up.n_in == h.n_embd && L.ffn_gate.n_out == L.ffn_up.n_out,
-               "ffn_gate/ffn_up" + at);
-        expect(L.ffn_down.n_in == L.ffn_up.n_out && L.ffn_down.n_out == h.n_embd, "ffn_down" + at);
+        if (h.n_expert > 0) {
+            validate_moe(i);
+        } else {
+            expect(L.ffn_gate.data && L.ffn_up.data && L.ffn_down.data, "ffn_gate/ffn_up/ffn_down missing" + at);
+            expect(L.ffn_gate.n_in == h.n_embd && L.ffn_up.n_in == h.n_embd && L.ffn_gate.n_out == L.ffn_up.n_out,
+                   "ffn_gate/ffn_up" + at);
+            expect(L.ffn_down.n_in == L.ffn_up.n_out && L.ffn_down.n_out == h.n_embd, "ffn_down" + at);
+        }
         expect(L.bq.empty() || (int64_t)L.bq.size() == q_dim, "attn_q bias" + at);
         expect(L.bk.empty() || (int64_t)L.bk.size() == k_dim, "attn_k bias" + at);
         expect(L.bv.empty() || (int64_t)L.bv.size() == v_dim, "attn_v bias" + at);

@@ -23,6 +23,17 @@ struct LayerWeights {
     Vector q_norm, k_norm;                 // per-head norms (empty: none)
     Vector post_attn_norm, post_ffn_norm;  // sandwich norms (empty: none)
     Vector bq, bk, bv, bo;                 // biases (empty: none)
+
+    // Mixture of experts (hp.n_expert > 0): these replace ffn_gate/up/down.
+    ops::WeightView ffn_gate_inp;                        // router (n_embd -> n_expert)
+    ops::ExpertsView ffn_gate_exps, ffn_up_exps, ffn_down_exps;  // (n_expert) x (n_embd <-> n_ff_exp)
+    Vector exp_probs_b;                                  // (n_expert) choice bias (empty: none)
+    // Shared expert, always on (absent: ffn_up_shexp.data == nullptr), scaled by
+    // sigmoid(ffn_gate_inp_shexp . h) where that gate exists.
+    ops::WeightView ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp;
+    Vector ffn_gate_inp_shexp;                           // (n_embd) (empty: no gate)
+
+    bool is_moe() const { return ffn_gate_inp.data != nullptr; }
 };
 
 // Tensor names: `global` maps roles (token_embd, output_norm, output) to names; `layer` maps
@@ -47,6 +58,7 @@ public:
 
 private:
     void validate_shapes() const;
+    void validate_moe(int layer) const;
 
     std::shared_ptr<gguf::File> file_;
     HParams hp_;

@@ -21,6 +21,19 @@ struct WeightView {
     const uint8_t* row(int64_t r) const { return data + (size_t)r * row_bytes; }
 };
 
+// n_expert same-shape weights stacked in one GGUF 3-D tensor (ne = n_in, n_out, n_expert):
+// expert e's rows follow expert e-1's, so each expert is an ordinary WeightView.
+struct ExpertsView {
+    WeightView first;         // expert 0
+    int64_t n_expert = 0;     // 0: absent
+    size_t expert_bytes = 0;  // first.n_out * first.row_bytes
+    WeightView expert(int64_t e) const {
+        WeightView w = first;
+        w.data += (size_t)e * expert_bytes;
+        return w;
+    }
+};
+
 // y (n_tokens, n_out) = x (n_tokens, n_in) . W^T. `scratch` holds the prepared activations.
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             std::vector<uint8_t>& scratch);

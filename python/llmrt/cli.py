@@ -185,6 +185,8 @@ def cmd_info(args) -> int:
         ("layers", md.get(f"{arch}.block_count", "?")),
         ("embedding", md.get(f"{arch}.embedding_length", "?")),
         ("heads (kv)", f"{md.get(f'{arch}.attention.head_count', '?')} ({md.get(f'{arch}.attention.head_count_kv', '?')})"),
+        *([("experts", f"{md[f'{arch}.expert_count']} ({md.get(f'{arch}.expert_used_count', '?')} per token)")]
+          if md.get(f"{arch}.expert_count") else []),
         ("context length", md.get(f"{arch}.context_length", "?")),
         ("KV cache (f16)", kv_cache_line(md, arch)),
         ("vocabulary", f"{len(md.get('tokenizer.ggml.tokens', []))} ({md.get('tokenizer.ggml.model', '?')})"),

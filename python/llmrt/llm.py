@@ -74,9 +74,10 @@ class LLM:
         self.architecture: str = self.metadata.get("general.architecture", "")
         if not self.architecture:
             raise ModelError(f"{self.model_path}: no general.architecture in the metadata")
-        self.spec = arch.lookup(self.architecture)
+        self.spec = arch.lookup(self.architecture, self.metadata)
         self.hparams = self.spec.hparams(self.metadata)
-        self.spec.check_tensors({t.name for t in self.gguf.tensors}, self.hparams["n_layer"])
+        self.spec.check_tensors({t.name for t in self.gguf.tensors}, self.hparams["n_layer"],
+                                self.hparams.get("n_expert", 0))
         self._model = _core.Model(str(self.model_path), self.hparams, self.spec.tensor_names())
         self.n_vocab: int = self._model.n_vocab
         self.n_ctx_train: int = int(self.metadata.get(f"{self.architecture}.context_length", 0))

@@ -19,6 +19,10 @@ ROPE_NEOX = 2    # rotate (x[i], x[i + n_rot/2])
 ACT_SILU = 0
 ACT_GELU_TANH = 1
 
+# llama.cpp's expert_gating_func values (csrc/ops/moe_gating.h)
+GATING_SOFTMAX = 1
+GATING_SIGMOID = 2
+
 # GGUF tensor names of the generic decoder block ("{}" = layer index). Roles are the names the
 # native loader binds (csrc/models/model.cpp).
 GLOBAL_TENSORS = {
@@ -44,6 +48,17 @@ LAYER_TENSORS = {
     "ffn_up": "blk.{}.ffn_up.weight",
     "ffn_down": "blk.{}.ffn_down.weight",
     "post_ffw_norm": "blk.{}.post_ffw_norm.weight",
+    # mixture of experts: router, stacked experts (ne = n_embd, n_ff_exp, n_expert for gate/up),
+    # the router's choice bias, and a shared expert with its sigmoid gate
+    "ffn_gate_inp": "blk.{}.ffn_gate_inp.weight",
+    "ffn_gate_exps": "blk.{}.ffn_gate_exps.weight",
+    "ffn_up_exps": "blk.{}.ffn_up_exps.weight",
+    "ffn_down_exps": "blk.{}.ffn_down_exps.weight",
+    "exp_probs_b": "blk.{}.exp_probs_b.bias",
+    "ffn_gate_inp_shexp": "blk.{}.ffn_gate_inp_shexp.weight",
+    "ffn_gate_shexp": "blk.{}.ffn_gate_shexp.weight",
+    "ffn_up_shexp": "blk.{}.ffn_up_shexp.weight",
+    "ffn_down_shexp": "blk.{}.ffn_down_shexp.weight",
 }
 # Hugging Face -> GGUF names of the llama-style decoder most architectures share; specs add or
 # override entries (biases, Q/K norms, sandwich norms) with {**LLAMA_HF_NAMES, ...}.
@@ -68,7 +83,9 @@ QK_NORM_HF_NAMES = {
 
 # Roles every architecture must have; the rest are switched on per spec.
 REQUIRED_ROLES = ("token_embd", "output_norm", "attn_norm", "attn_q", "attn_k", "attn_v",
-                  "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")
+                  "attn_output", "ffn_norm")
+DENSE_FFN_ROLES = ("ffn_gate", "ffn_up", "ffn_down")
+MOE_FFN_ROLES = ("ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps")
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,12 @@ class ArchSpec:
     optional_roles: tuple[str, ...] = ("output",)
     # Roles beyond REQUIRED_ROLES that must be present.
     extra_required: tuple[str, ...] = ()
+    # Mixture of experts, when the metadata's expert_count > 0: roles required beyond
+    # MOE_FFN_ROLES (a shared expert), and llama.cpp's routing for this architecture where the
+    # file has no expert_gating_func / expert_weights_norm key.
+    moe_required: tuple[str, ...] = ()
+    expert_gating: int = GATING_SOFTMAX
+    expert_weights_norm: bool = False
     # Hook for architecture-specific hyperparameters: (metadata, hparams) -> None, edits in place.
     customize: Callable[[Mapping[str, Any], dict], None] | None = None
     # Hugging Face -> GGUF tensor names, for the converter.
@@ -133,19 +156,42 @@ class ArchSpec:
             raise ModelError(f"{self.name}: RoPE scaling {scaling!r} is not supported yet")
         hp["rope_base_swa"] = hp["rope_base"]
         hp["rope_scale_swa"] = hp["rope_scale"]
+        self._moe_hparams(get, hp)
         if self.customize:
             self.customize(md, hp)
         return hp
 
+    def _moe_hparams(self, get, hp: dict) -> None:
+        n_expert = int(get("expert_count", 0) or 0)
+        hp["n_expert"] = n_expert
+        if n_expert == 0:
+            return
+        n_used = int(get("expert_used_count", 0) or 0)
+        if not 1 <= n_used <= n_expert:
+            raise ModelError(f"{self.name}: expert_used_count {n_used} is not in 1..{n_expert}")
+        gating = int(get("expert_gating_func", 0) or 0) or self.expert_gating
+        if gating not in (GATING_SOFTMAX, GATING_SIGMOID):
+            raise ModelError(f"{self.name}: expert gating function {gating} is not supported")
+        hp.update(n_expert_used=n_used, expert_gating=gating,
+                  expert_weights_norm=bool(get("expert_weights_norm", self.expert_weights_norm)),
+                  expert_weights_scale=float(get("expert_weights_scale", 0.0) or 1.0),
+                  expert_group_count=int(get("expert_group_count", 0) or 0),
+                  expert_group_used_count=int(get("expert_group_used_count", 0) or 0))
+
     def tensor_names(self) -> dict:
-        """The native TensorNames dict: role -> GGUF name (template)."""
+        """The native TensorNames dict: role -> GGUF name (template). The FFN roles are all
+        optional there: the native loader requires the dense or the MoE set by n_expert."""
         optional = [r for r in (*GLOBAL_TENSORS, *LAYER_TENSORS)
                     if r not in REQUIRED_ROLES and r not in self.extra_required]
         return {"global": dict(GLOBAL_TENSORS), "layer": dict(LAYER_TENSORS), "optional": optional}
 
-    def check_tensors(self, tensor_names: set[str], n_layer: int) -> None:
+    def required_roles(self, n_expert: int = 0) -> tuple[str, ...]:
+        ffn = (*MOE_FFN_ROLES, *self.moe_required) if n_expert > 0 else DENSE_FFN_ROLES
+        return (*REQUIRED_ROLES, *ffn, *self.extra_required)
+
+    def check_tensors(self, tensor_names: set[str], n_layer: int, n_expert: int = 0) -> None:
         """Raise ModelError naming the first required tensor the file lacks."""
-        for role in (*REQUIRED_ROLES, *self.extra_required):
+        for role in self.required_roles(n_expert):
             template = GLOBAL_TENSORS.get(role) or LAYER_TENSORS[role]
             for il in (range(n_layer) if "{}" in template else [None]):
                 name = template.format(il) if il is not None else template

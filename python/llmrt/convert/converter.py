@@ -34,6 +34,7 @@ class PlannedTensor:
     permute_heads: int = 0      # >0: permute Q/K rows with this many heads
     shift: float = 0.0          # added to every element (Gemma norms)
     rows: int | None = None     # keep only the first `rows` rows (Gemma embedding)
+    experts: list[str] | None = None  # HF per-expert tensors stacked along a new first axis
     ggml_type: int = T.F32
     nbytes: int = 0             # output bytes
 
@@ -54,6 +55,7 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
     expected = _expected_shapes(cfg)
     plan: list[PlannedTensor] = []
     seen: set[str] = set()
+    stacks: dict[str, dict[int, str]] = {}
     for hf_name in ckpt.names():
         norm = hf_config.normalize_hf_name(hf_name)
         if norm is None or norm.endswith(_IGNORED_SUFFIXES):
@@ -61,11 +63,21 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
         mapped = names(norm)
         if mapped is None:
             raise ConvertError(f"cannot map tensor {hf_name!r} to a GGUF name for {spec.gguf_arch}")
-        name, il = mapped
+        name, il, expert = mapped
         if il is not None and il >= cfg["num_hidden_layers"]:
             raise ConvertError(f"tensor {hf_name!r} is in layer {il}, but config.json has "
                                f"{cfg['num_hidden_layers']} layers")
+        if expert is not None:
+            if name not in stacks:
+                stacks[name] = {}
+                plan.append(PlannedTensor(name, hf_name, ckpt.tensors[hf_name].shape, experts=[]))
+            if expert in stacks[name]:
+                raise ConvertError(f"two checkpoint tensors map to expert {expert} of {name!r}")
+            stacks[name][expert] = hf_name
+            continue
         shape = ckpt.tensors[hf_name].shape
+        if name.endswith("ffn_gate_inp_shexp.weight"):   # (1, n_embd) in HF: a vector
+            shape = (int(np.prod(shape)),)
         p = PlannedTensor(name, hf_name, shape)
         for suffix, want in expected.items():
             if name.endswith(suffix) and tuple(shape) != want:
@@ -85,18 +97,42 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
             raise ConvertError(f"two checkpoint tensors map to {name!r}")
         seen.add(name)
         plan.append(p)
-    _check_required(spec.gguf_arch, seen, cfg["num_hidden_layers"])
+    for p in plan:
+        if p.experts is not None:
+            _plan_stack(p, stacks[p.name], ckpt, _n_expert(cfg))
+            seen.add(p.name)
+    _check_required(spec.gguf_arch, seen, cfg["num_hidden_layers"], _n_expert(cfg))
     return plan
 
 
-def _check_required(gguf_arch: str, names: set[str], n_layer: int) -> None:
-    from ..arch import REGISTRY
+def _n_expert(cfg: dict) -> int:
+    return int(cfg.get("num_local_experts") or cfg.get("num_experts") or 0)
+
+
+def _plan_stack(p: PlannedTensor, parts: dict[int, str], ckpt, n_expert: int) -> None:
+    """Experts 0..n_expert-1, all of one 2-D shape -> one (n_expert, rows, cols) tensor."""
+    if sorted(parts) != list(range(n_expert)):
+        missing = sorted(set(range(n_expert)) - set(parts)) or sorted(parts)[n_expert:]
+        raise ConvertError(f"{p.name}: config.json has {n_expert} experts, the checkpoint "
+                           f"experts {sorted(parts)[:3]}...; missing or extra: {missing[:5]}")
+    p.experts = [parts[e] for e in range(n_expert)]
+    shapes = {tuple(ckpt.tensors[h].shape) for h in p.experts}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ConvertError(f"{p.name}: expert tensors differ in shape or are not matrices: {sorted(shapes)}")
+    p.shape = (n_expert, *shapes.pop())
+
+
+def _check_required(gguf_arch: str, names: set[str], n_layer: int, n_expert: int = 0) -> None:
+    from ..arch import lookup
     from ..errors import ModelError
 
-    spec = REGISTRY.get(gguf_arch)
+    try:
+        spec = lookup(gguf_arch, {f"{gguf_arch}.expert_count": n_expert})
+    except ModelError:
+        return
     if spec is not None:
         try:
-            spec.check_tensors(names, n_layer)
+            spec.check_tensors(names, n_layer, n_expert)
         except ModelError as e:  # name the missing tensor as a conversion error
             raise ConvertError(f"checkpoint incomplete: {e}") from None
 
@@ -113,6 +149,17 @@ def _row_block(p: PlannedTensor) -> int:
 
 
 def stream_tensor(ckpt, p: PlannedTensor, out: StreamWriter, encode: Encoder, progress: Progress) -> None:
+    if p.experts:   # expert by expert: row-wise encodings concatenate into the 3-D tensor's
+        out.start_tensor(p.name)
+        part = PlannedTensor(p.name, "", p.shape[1:], ggml_type=p.ggml_type)
+        step = _row_block(part)
+        for hf_name in p.experts:
+            for start in range(0, p.shape[1], step):
+                data = encode(ckpt.rows(hf_name, start, min(p.shape[1], start + step)), p.ggml_type)
+                out.write(data)
+                progress.advance(data.nbytes)
+        out.end_tensor()
+        return
     total_rows = p.shape[0] if p.shape else 1
     step = _row_block(p)
     head_rows = p.shape[0] // p.permute_heads if p.permute_heads else 0
@@ -120,6 +167,8 @@ def stream_tensor(ckpt, p: PlannedTensor, out: StreamWriter, encode: Encoder, pr
     for start in range(0, total_rows, step):
         stop = min(total_rows, start + step)
         block = ckpt.rows(p.hf_name, start, stop)
+        if len(p.shape) == 1:
+            block = block.reshape(-1)
         if p.permute_heads:
             block = permute_qk(block, (stop - start) // head_rows)
         if p.shift:
@@ -156,7 +205,7 @@ def convert(model_dir: str | Path, out: str | Path, outtype: str = "f16", thread
     n_head = cfg["num_attention_heads"]
     types = mix.choose_types({p.name: (p.shape, T.F32) for p in plan}, outtype, cfg["num_hidden_layers"],
                              n_head, cfg.get("num_key_value_heads") or n_head,
-                             cfg.get("num_local_experts") or cfg.get("num_experts") or 0)
+                             _n_expert(cfg))
     w = StreamWriter(out, spec.gguf_arch)
     write_metadata(w, model_dir, cfg, spec, vocab, outtype)
     total = 0

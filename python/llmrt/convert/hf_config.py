@@ -15,8 +15,11 @@ from typing import Callable
 
 from ..arch.gemma3 import GEMMA3
 from ..arch.llama import LLAMA
+from ..arch.mixtral import MIXTRAL
 from ..arch.qwen2 import QWEN2
+from ..arch.qwen2moe import QWEN2MOE
 from ..arch.qwen3 import QWEN3
+from ..arch.qwen3moe import QWEN3MOE
 from .errors import ConvertError
 
 
@@ -100,6 +103,43 @@ def llama_metadata(w, cfg: dict) -> None:
     w.add_rope_dimension_count(head_dim)
 
 
+def moe_metadata(w, cfg: dict, arch_default_norm: bool | None = None) -> None:
+    """expert_count / expert_used_count (TextModel), expert_feed_forward_length and
+    expert_shared_feed_forward_length (Qwen2MoeModel). llama.cpp hard-codes the weight
+    renormalisation per architecture; a config that disagrees gets expert_weights_norm, which
+    llmrt reads (llama.cpp does not for these architectures)."""
+    if cfg.get("mlp_only_layers") or cfg.get("decoder_sparse_step", 1) not in (None, 1):
+        raise ConvertError("MoE models with dense layers between the sparse ones "
+                           "(mlp_only_layers / decoder_sparse_step) are not supported yet")
+    n_expert = cfg.get("num_local_experts") or cfg.get("num_experts")
+    if not n_expert or not cfg.get("num_experts_per_tok"):
+        raise ConvertError("MoE config without num_experts / num_experts_per_tok")
+    w.add_expert_count(n_expert)
+    w.add_expert_used_count(cfg["num_experts_per_tok"])
+    if (n_ff_exp := cfg.get("moe_intermediate_size")) is not None:
+        w.add_expert_feed_forward_length(n_ff_exp)
+    if (n_ff_shexp := cfg.get("shared_expert_intermediate_size")) is not None:
+        w.add_expert_shared_feed_forward_length(n_ff_shexp)
+    norm = cfg.get("norm_topk_prob")
+    if arch_default_norm is not None and norm is not None and bool(norm) != arch_default_norm:
+        w.add_expert_weights_norm(bool(norm))
+
+
+def mixtral_metadata(w, cfg: dict) -> None:
+    llama_metadata(w, cfg)
+    moe_metadata(w, cfg)
+
+
+def qwen2moe_metadata(w, cfg: dict) -> None:
+    base_metadata(w, cfg)
+    moe_metadata(w, cfg, QWEN2MOE.expert_weights_norm)
+
+
+def qwen3moe_metadata(w, cfg: dict) -> None:
+    base_metadata(w, cfg)
+    moe_metadata(w, cfg, QWEN3MOE.expert_weights_norm)
+
+
 def gemma3_default_swa(n_layer: int) -> list[bool]:
     return [il % 6 < 5 for il in range(n_layer)]
 
@@ -153,6 +193,9 @@ _LLAMA_CONVERT = ConvertArch("llama", dict(LLAMA.hf_names), llama_metadata, perm
 ARCHS: dict[str, ConvertArch] = {
     "LlamaForCausalLM": _LLAMA_CONVERT,
     "MistralForCausalLM": _LLAMA_CONVERT,      # llama.cpp converts Mistral to arch "llama"
+    "MixtralForCausalLM": ConvertArch("llama", dict(MIXTRAL.hf_names), mixtral_metadata, permute_qk=True),
+    "Qwen2MoeForCausalLM": ConvertArch("qwen2moe", dict(QWEN2MOE.hf_names), qwen2moe_metadata, vocab_prefer="bpe"),
+    "Qwen3MoeForCausalLM": ConvertArch("qwen3moe", dict(QWEN3MOE.hf_names), qwen3moe_metadata, vocab_prefer="bpe"),
     "Qwen2ForCausalLM": ConvertArch("qwen2", dict(QWEN2.hf_names), base_metadata, vocab_prefer="bpe"),
     "Qwen3ForCausalLM": ConvertArch("qwen3", dict(QWEN3.hf_names), base_metadata, vocab_prefer="bpe"),
     "Gemma3ForCausalLM": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,

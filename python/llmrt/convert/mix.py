@@ -150,8 +150,8 @@ def choose_types(tensors: dict[str, tuple[tuple[int, ...], int]], ftype: str, n_
                  n_head: int = 1, n_head_kv: int = 1, n_expert: int = 0) -> dict[str, int]:
     """{gguf name: (numpy shape, current ggml type)} -> {name: target ggml type}.
 
-    Float file types (F32/F16/BF16) follow convert_hf_to_gguf.py instead: 1-D tensors and norms
-    stay F32, everything else takes the file type."""
+    Float file types (F32/F16/BF16) follow convert_hf_to_gguf.py instead: 1-D tensors, norms
+    and MoE routers stay F32, everything else takes the file type."""
     _, default = file_type(ftype)
     ftype = ftype.upper()
     names = llama_order(tensors)
@@ -159,7 +159,8 @@ def choose_types(tensors: dict[str, tuple[tuple[int, ...], int]], ftype: str, n_
     if default in _FLOAT:
         for n in names:
             shape, _cur = tensors[n]
-            keep = len(shape) <= 1 or n.endswith("_norm.weight")
+            # the MoE router stays F32 too, as convert_hf_to_gguf.py keeps FFN_GATE_INP
+            keep = len(shape) <= 1 or n.endswith(("_norm.weight", "ffn_gate_inp.weight"))
             out[n] = T.F32 if keep else default
         return out
     qs = MixState(ftype, n_layer, max(1, n_head // max(1, n_head_kv)), n_expert,

@@ -134,20 +134,25 @@ def permute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
 
 
 class NameMap:
-    """HF tensor name -> GGUF name through a table with "{}" standing for the layer index."""
+    """HF tensor name -> GGUF name through a table with "{}" standing for the layer index and
+    "{x}" for an expert index (per-expert HF tensors that stack into one GGUF tensor)."""
 
     def __init__(self, table: dict[str, str]):
-        self.exact = {k: v for k, v in table.items() if "{}" not in k}
-        self.patterns = [(re.compile("^" + re.escape(k).replace(r"\{\}", r"(\d+)") + "$"), v)
-                         for k, v in table.items() if "{}" in k]
+        self.exact = {k: v for k, v in table.items() if "{}" not in k and "{x}" not in k}
+        self.patterns = [(re.compile("^" + re.escape(k).replace(r"\{\}", r"(?P<il>\d+)")
+                                     .replace(r"\{x\}", r"(?P<x>\d+)") + "$"), v)
+                         for k, v in table.items() if k not in self.exact]
 
-    def __call__(self, name: str) -> tuple[str, int | None] | None:
-        """(gguf name, layer index or None), or None for a name the table does not know."""
+    def __call__(self, name: str) -> tuple[str, int | None, int | None] | None:
+        """(gguf name, layer index or None, expert index or None), or None for a name the
+        table does not know."""
         if name in self.exact:
-            return self.exact[name], None
+            return self.exact[name], None, None
         for pat, out in self.patterns:
             m = pat.match(name)
             if m:
-                il = int(m.group(1))
-                return out.format(il), il
+                groups = m.groupdict()
+                il = int(groups["il"]) if groups.get("il") is not None else None
+                x = int(groups["x"]) if groups.get("x") is not None else None
+                return (out.format(il) if il is not None else out), il, x
         return None

@@ -1,0 +1,29 @@
+"""mixtral: Mixtral-style MoE llama models (GGUF general.architecture == "llama" with
+llama.expert_count > 0, as llama.cpp writes them).
+
+The llama block (interleaved-pair RoPE after the converter's Q/K permutation, SwiGLU) with
+its FFN replaced by n_expert SwiGLU experts behind a softmax router: each token takes the top
+expert_used_count experts, their weights renormalised to sum to 1 (llama.cpp's llama graph
+always renormalises; so does transformers' Mixtral). No shared expert.
+"""
+
+from dataclasses import replace
+
+from .base import GATING_SOFTMAX
+from .llama import LLAMA
+
+_DENSE_FFN = ("mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
+
+MIXTRAL = replace(
+    LLAMA,
+    expert_gating=GATING_SOFTMAX,
+    expert_weights_norm=True,
+    hf_names={
+        **{k: v for k, v in LLAMA.hf_names.items() if not any(f in k for f in _DENSE_FFN)},
+        "model.layers.{}.block_sparse_moe.gate.weight": "blk.{}.ffn_gate_inp.weight",
+        # "{x}": the expert index; the converter stacks experts 0..n-1 into one 3-D tensor
+        "model.layers.{}.block_sparse_moe.experts.{x}.w1.weight": "blk.{}.ffn_gate_exps.weight",
+        "model.layers.{}.block_sparse_moe.experts.{x}.w3.weight": "blk.{}.ffn_up_exps.weight",
+        "model.layers.{}.block_sparse_moe.experts.{x}.w2.weight": "blk.{}.ffn_down_exps.weight",
+    },
+)

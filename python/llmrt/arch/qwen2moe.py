@@ -1,0 +1,41 @@
+"""qwen2moe: Qwen1.5-MoE / Qwen2-MoE (GGUF general.architecture == "qwen2moe").
+
+The qwen2 attention (Q/K/V biases, NEOX RoPE) with a MoE FFN: a softmax router picks
+expert_used_count experts whose weights are NOT renormalised (llama.cpp's qwen2moe graph;
+transformers' norm_topk_prob defaults to False), plus a shared expert always on, scaled by
+sigmoid(ffn_gate_inp_shexp . h).
+"""
+
+from .base import ACT_SILU, GATING_SOFTMAX, ROPE_NEOX, ArchSpec
+
+QWEN2MOE = ArchSpec(
+    name="qwen2moe",
+    rope_mode=ROPE_NEOX,
+    activation=ACT_SILU,
+    extra_required=("attn_q_bias", "attn_k_bias", "attn_v_bias"),
+    moe_required=("ffn_gate_inp_shexp", "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp"),
+    expert_gating=GATING_SOFTMAX,
+    expert_weights_norm=False,
+    hf_names={
+        "model.embed_tokens.weight": "token_embd.weight",
+        "model.norm.weight": "output_norm.weight",
+        "lm_head.weight": "output.weight",
+        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
+        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
+        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
+        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
+        "model.layers.{}.self_attn.q_proj.bias": "blk.{}.attn_q.bias",
+        "model.layers.{}.self_attn.k_proj.bias": "blk.{}.attn_k.bias",
+        "model.layers.{}.self_attn.v_proj.bias": "blk.{}.attn_v.bias",
+        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
+        "model.layers.{}.post_attention_layernorm.weight": "blk.{}.ffn_norm.weight",
+        "model.layers.{}.mlp.gate.weight": "blk.{}.ffn_gate_inp.weight",
+        "model.layers.{}.mlp.experts.{x}.gate_proj.weight": "blk.{}.ffn_gate_exps.weight",
+        "model.layers.{}.mlp.experts.{x}.up_proj.weight": "blk.{}.ffn_up_exps.weight",
+        "model.layers.{}.mlp.experts.{x}.down_proj.weight": "blk.{}.ffn_down_exps.weight",
+        "model.layers.{}.mlp.shared_expert_gate.weight": "blk.{}.ffn_gate_inp_shexp.weight",
+        "model.layers.{}.mlp.shared_expert.gate_proj.weight": "blk.{}.ffn_gate_shexp.weight",
+        "model.layers.{}.mlp.shared_expert.up_proj.weight": "blk.{}.ffn_up_shexp.weight",
+        "model.layers.{}.mlp.shared_expert.down_proj.weight": "blk.{}.ffn_down_shexp.weight",
+    },
+)
