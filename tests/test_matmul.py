@@ -1,6 +1,6 @@
 """The forward pass's matmul (csrc/ops/matmul.cpp) against exact arithmetic.
 
-For 4+ tokens, types with an unpacker (the 32-element formats, Q4_K, Q5_K) go through the
+From _core.unpack_min_tokens tokens on, types with an unpacker (the 32-element formats, Q4_K, Q5_K) go through the
 unpacked prefill kernel (csrc/quant/unpacked*.cpp) with 32-element activation blocks; fewer
 tokens use the types' vec_dot with their own activation format. Either way the result must
 equal dequantize(W) . (the activations as quantized) up to float summation order, for every
@@ -17,19 +17,19 @@ TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0":
 
 
 @pytest.mark.parametrize("name", list(TYPES))
-@pytest.mark.parametrize("n_tokens", [1, 3, 4, 7, 9])
+@pytest.mark.parametrize("n_tokens", [1, 3, 31, 32, 37])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_matmul_equals_row_dots(name, n_tokens, n_threads):
     t = TYPES[name]
     rng = np.random.default_rng(t * 100 + n_tokens)
-    n_in, n_out = 512, 24
+    n_in, n_out = 512, 12
     weights = rng.standard_normal((n_out, n_in)).astype(np.float32)
     w = np.concatenate([_core.quantize(t, row) for row in weights])
     x = rng.standard_normal((n_tokens, n_in)).astype(np.float32)
     y = _core.matmul(t, w, n_in, x, n_threads=n_threads)
     assert y.shape == (n_tokens, n_out)
     info = _core.type_info(t)
-    fmt = 1 if (info["can_unpack"] and n_tokens >= 4) else info["act_format"]
+    fmt = 1 if (info["can_unpack"] and n_tokens >= _core.unpack_min_tokens) else info["act_format"]
     wf = _core.dequantize(t, w, n_in * n_out).astype(np.float64).reshape(n_out, n_in)
     for tok in range(n_tokens):
         a = activations_seen(fmt, x[tok])

@@ -109,6 +109,7 @@ void bind_quant(py::module_& m) {
     m.def("vec_dot", &vec_dot, py::arg("type"), py::arg("w"), py::arg("x"), py::arg("reference") = false,
           "Dot product of one weight row (raw blocks) with float activations, through the same "
           "activation quantization the matmul uses. reference=True runs the scalar reference.");
+    m.attr("unpack_min_tokens") = ops::kUnpackMinTokens;
     m.def("matmul", &matmul, py::arg("type"), py::arg("w"), py::arg("n_in"), py::arg("x"), py::arg("n_threads") = 1,
           "y (n_tokens, n_out) = x . W^T for raw weight rows, through the forward pass's matmul "
           "(for 4+ tokens the unpacked prefill kernel).");

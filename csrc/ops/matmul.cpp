@@ -21,10 +21,8 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
     constexpr int kFormats = 3;  // ActFormat values
     if (count < 1 || count > kMaxWeights) throw InvalidArgument("matmul_multi: 1..4 weights");
     const int64_t n_in = weights[0]->n_in;
-    // From a few tokens on, unpacking each weight row once to int8 and running it against four
-    // tokens at a time beats unpacking it again inside every token's dot product. That path
-    // reads 32-element activation blocks whatever the weight type's own format.
-    constexpr int64_t kUnpackMinTokens = 4;
+    // From kUnpackMinTokens tokens on, rows are unpacked once (matmul.h); that path reads
+    // 32-element activation blocks whatever the weight type's own format.
     const DotUnpackedFn dot_unpacked = dot_unpacked_best();
     const TypeTraits* traits[kMaxWeights];
     bool unpacked[kMaxWeights];

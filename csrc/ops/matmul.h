@@ -34,6 +34,12 @@ struct ExpertsView {
     }
 };
 
+// With many tokens, unpacking each weight row once to int8 and running it against four tokens
+// at a time beats unpacking it again inside every token's dot product. The unpack itself costs
+// about what ~20-30 tokens save (at 4-16 tokens, i.e. batched decode, it made steps slower on
+// SmolLM2 and Gemma), hence this threshold.
+constexpr int64_t kUnpackMinTokens = 32;
+
 // y (n_tokens, n_out) = x (n_tokens, n_in) . W^T. `scratch` holds the prepared activations.
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             std::vector<uint8_t>& scratch);
