@@ -17,7 +17,7 @@ TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0":
 
 
 @pytest.mark.parametrize("name", list(TYPES))
-@pytest.mark.parametrize("n_tokens", [1, 3, 31, 32, 37])
+@pytest.mark.parametrize("n_tokens", [1, 2, 3, 4, 5, 8, 31, 32, 37])
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_matmul_equals_row_dots(name, n_tokens, n_threads):
     t = TYPES[name]
@@ -37,6 +37,22 @@ def test_matmul_equals_row_dots(name, n_tokens, n_threads):
         scale = np.abs(wf) @ np.abs(a)
         assert np.all(np.abs(y[tok] - expected) <= 1e-5 * scale + 1e-6), (name, tok)
 
+
+
+@pytest.mark.parametrize("name", list(TYPES))
+@pytest.mark.parametrize("n_tokens", [2, 4, 5, 7, 8])
+def test_batched_decode_matches_one_token_at_a_time(name, n_tokens):
+    """Below unpack_min_tokens, several tokens per call (the multi-column dot, groups of 4 plus a
+    tail) give each token the same result as a call with that token alone, to float rounding."""
+    t = TYPES[name]
+    rng = np.random.default_rng(t * 100 + n_tokens + 7)
+    n_in, n_out = 768, 9
+    w = np.concatenate([_core.quantize(t, row) for row in rng.standard_normal((n_out, n_in)).astype(np.float32)])
+    x = rng.standard_normal((n_tokens, n_in)).astype(np.float32)
+    y = _core.matmul(t, w, n_in, x, n_threads=2)
+    for tok in range(n_tokens):
+        one = _core.matmul(t, w, n_in, x[tok:tok + 1], n_threads=1)[0]
+        np.testing.assert_allclose(y[tok], one, rtol=1e-5, atol=1e-5 * np.abs(one).max())
 
 def activations_seen(fmt, x):
     """The activation row as the kernels see it after 8-bit preparation (csrc/quant/blocks.h)."""

@@ -88,6 +88,19 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
                 }
                 continue;
             }
+            if (const VecDotMultiFn multi = traits[i]->vec_dot_multi; multi && n_tokens > 1) {
+                // Up to 4 tokens per call: each weight block is unpacked once for all of them.
+                constexpr int kCols = 4;
+                const void* cols[kCols];
+                float res[kCols];
+                for (int64_t t = 0; t < n_tokens; t += kCols) {
+                    const int k = (int)std::min<int64_t>(kCols, n_tokens - t);
+                    for (int c = 0; c < k; ++c) cols[c] = a + (t + c) * act_bytes[f];
+                    multi(n_in, row, cols, k, res);
+                    for (int c = 0; c < k; ++c) y[(t + c) * w.n_out + (r - base)] = res[c];
+                }
+                continue;
+            }
             for (int64_t t = 0; t < n_tokens; ++t) y[t * w.n_out + (r - base)] = dot(n_in, row, a + t * act_bytes[f]);
         }
     });

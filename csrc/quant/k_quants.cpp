@@ -273,6 +273,12 @@ void register_k_types(TypeTraits* table) {
         t.vec_dot_ref = e.ref;
         t.vec_dot = (avx2 && e.avx2) ? e.avx2 : e.ref;
     }
+#if defined(LLMRT_KQ_HAVE_AVX2)
+    if (avx2) {
+        table[(uint32_t)GGMLType::Q4_K].vec_dot_multi = vec_dot_multi_q4_k_avx2;
+        table[(uint32_t)GGMLType::Q6_K].vec_dot_multi = vec_dot_multi_q6_k_avx2;
+    }
+#endif
     table[(uint32_t)GGMLType::Q4_K].unpack = unpack_q45_k<false>;
     table[(uint32_t)GGMLType::Q5_K].unpack = unpack_q45_k<true>;
 }

@@ -38,6 +38,9 @@ float vec_dot_q3_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_q4_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_q5_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_q6_k_avx2(int64_t n, const void* w, const void* a);
+// 1..4 activation rows at once (VecDotMultiFn).
+void vec_dot_multi_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+void vec_dot_multi_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
 #endif
 
 // Q4_K / Q5_K: 8 six-bit scales and 8 six-bit mins packed into 12 bytes.

@@ -81,34 +81,104 @@ struct Q5_1 {
 };
 
 // Two blocks per iteration, each with its own accumulator; the offset terms go to a scalar pair.
-template <typename F>
-float dot_unsigned(int64_t n, const void* w, const void* a) {
+// NC activation rows (columns) share each unpacked weight block; every column keeps its own
+// accumulators, so column c gets exactly the single-column (NC = 1) result.
+template <typename F, int NC>
+void dot_unsigned(int64_t n, const void* w, const void* const* acts, float* out) {
     const typename F::Block* b = (const typename F::Block*)w;
-    const block_a8_32* y = (const block_a8_32*)a;
+    const block_a8_32* y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_32*)acts[c];
     const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float off0 = 0.0f, off1 = 0.0f;
+    __m256 acc0[NC], acc1[NC];
+    float off0[NC], off1[NC];
+    for (int c = 0; c < NC; ++c) {
+        acc0[c] = _mm256_setzero_ps();
+        acc1[c] = _mm256_setzero_ps();
+        off0[c] = off1[c] = 0.0f;
+    }
     int64_t i = 0;
     for (; i + 2 <= nb; i += 2) {
         const float dw0 = h2f(b[i].d), dw1 = h2f(b[i + 1].d);
-        const __m256 p0 = dot_us8(F::quants(b[i]), load_act(y[i]));
-        const __m256 p1 = dot_us8(F::quants(b[i + 1]), load_act(y[i + 1]));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * y[i].d), p0, acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * y[i + 1].d), p1, acc1);
-        off0 += F::offset(b[i], dw0) * y[i].s;
-        off1 += F::offset(b[i + 1], dw1) * y[i + 1].s;
+        const __m256i q0 = F::quants(b[i]), q1 = F::quants(b[i + 1]);
+        const float o0 = F::offset(b[i], dw0), o1 = F::offset(b[i + 1], dw1);
+        for (int c = 0; c < NC; ++c) {
+            const __m256 p0 = dot_us8(q0, load_act(y[c][i]));
+            const __m256 p1 = dot_us8(q1, load_act(y[c][i + 1]));
+            acc0[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * y[c][i].d), p0, acc0[c]);
+            acc1[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * y[c][i + 1].d), p1, acc1[c]);
+            off0[c] += o0 * y[c][i].s;
+            off1[c] += o1 * y[c][i + 1].s;
+        }
     }
     if (i < nb) {
         const float dw = h2f(b[i].d);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw * y[i].d), dot_us8(F::quants(b[i]), load_act(y[i])), acc0);
-        off0 += F::offset(b[i], dw) * y[i].s;
+        const __m256i q = F::quants(b[i]);
+        const float o = F::offset(b[i], dw);
+        for (int c = 0; c < NC; ++c) {
+            acc0[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * y[c][i].d), dot_us8(q, load_act(y[c][i])), acc0[c]);
+            off0[c] += o * y[c][i].s;
+        }
     }
-    return hsum(_mm256_add_ps(acc0, acc1)) + (off0 + off1);
+    for (int c = 0; c < NC; ++c) out[c] = hsum(_mm256_add_ps(acc0[c], acc1[c])) + (off0[c] + off1[c]);
 }
 
-inline __m256 dot_q8_block(const block_q8_0& b, const block_a8_32& y) {
-    const __m256i q = _mm256_loadu_si256((const __m256i*)b.qs);
-    return dot_us8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(load_act(y), q));
+// Q8_0's signed weights: |w| once per block, sign(w)*a per column.
+inline __m256 dot_q8_block(__m256i absq, __m256i q, const block_a8_32& y) {
+    return dot_us8(absq, _mm256_sign_epi8(load_act(y), q));
+}
+
+template <int NC>
+void dot_q8(int64_t n, const void* w, const void* const* acts, float* out) {
+    const block_q8_0* b = (const block_q8_0*)w;
+    const block_a8_32* y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_32*)acts[c];
+    const int64_t nb = n / 32;
+    __m256 acc0[NC], acc1[NC];
+    for (int c = 0; c < NC; ++c) acc0[c] = acc1[c] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const float dw0 = h2f(b[i].d), dw1 = h2f(b[i + 1].d);
+        const __m256i q0 = _mm256_loadu_si256((const __m256i*)b[i].qs);
+        const __m256i q1 = _mm256_loadu_si256((const __m256i*)b[i + 1].qs);
+        const __m256i a0 = _mm256_sign_epi8(q0, q0), a1 = _mm256_sign_epi8(q1, q1);
+        for (int c = 0; c < NC; ++c) {
+            acc0[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * y[c][i].d), dot_q8_block(a0, q0, y[c][i]), acc0[c]);
+            acc1[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * y[c][i + 1].d), dot_q8_block(a1, q1, y[c][i + 1]), acc1[c]);
+        }
+    }
+    if (i < nb) {
+        const float dw = h2f(b[i].d);
+        const __m256i q = _mm256_loadu_si256((const __m256i*)b[i].qs);
+        const __m256i aq = _mm256_sign_epi8(q, q);
+        for (int c = 0; c < NC; ++c)
+            acc0[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * y[c][i].d), dot_q8_block(aq, q, y[c][i]), acc0[c]);
+    }
+    for (int c = 0; c < NC; ++c) out[c] = hsum(_mm256_add_ps(acc0[c], acc1[c]));
+}
+
+// Single-column entry and the 1..4-column dispatcher of a kernel template K<NC>.
+template <void (*K1)(int64_t, const void*, const void* const*, float*)>
+float single(int64_t n, const void* w, const void* a) {
+    const void* acts[1] = {a};
+    float r;
+    K1(n, w, acts, &r);
+    return r;
+}
+template <void (*K1)(int64_t, const void*, const void* const*, float*),
+          void (*K2)(int64_t, const void*, const void* const*, float*),
+          void (*K3)(int64_t, const void*, const void* const*, float*),
+          void (*K4)(int64_t, const void*, const void* const*, float*)>
+void multi(int64_t n, const void* w, const void* const* acts, int n_cols, float* out) {
+    switch (n_cols) {
+        case 1: K1(n, w, acts, out); break;
+        case 2: K2(n, w, acts, out); break;
+        case 3: K3(n, w, acts, out); break;
+        default: K4(n, w, acts, out); break;
+    }
+}
+template <typename F>
+void multi_unsigned(int64_t n, const void* w, const void* const* acts, int n_cols, float* out) {
+    multi<dot_unsigned<F, 1>, dot_unsigned<F, 2>, dot_unsigned<F, 3>, dot_unsigned<F, 4>>(n, w, acts, n_cols, out);
 }
 
 // Dequantize helpers: 16 bytes -> 2 x 8 floats scaled.
@@ -123,23 +193,26 @@ inline void store_u8x16_plus(float* dst, __m128i q, __m256 d, __m256 m) {
 
 }  // namespace
 
-float vec_dot_q4_0(int64_t n, const void* w, const void* a) { return dot_unsigned<Q4_0>(n, w, a); }
-float vec_dot_q4_1(int64_t n, const void* w, const void* a) { return dot_unsigned<Q4_1>(n, w, a); }
-float vec_dot_q5_0(int64_t n, const void* w, const void* a) { return dot_unsigned<Q5_0>(n, w, a); }
-float vec_dot_q5_1(int64_t n, const void* w, const void* a) { return dot_unsigned<Q5_1>(n, w, a); }
+float vec_dot_q4_0(int64_t n, const void* w, const void* a) { return single<dot_unsigned<Q4_0, 1>>(n, w, a); }
+float vec_dot_q4_1(int64_t n, const void* w, const void* a) { return single<dot_unsigned<Q4_1, 1>>(n, w, a); }
+float vec_dot_q5_0(int64_t n, const void* w, const void* a) { return single<dot_unsigned<Q5_0, 1>>(n, w, a); }
+float vec_dot_q5_1(int64_t n, const void* w, const void* a) { return single<dot_unsigned<Q5_1, 1>>(n, w, a); }
+float vec_dot_q8_0(int64_t n, const void* w, const void* a) { return single<dot_q8<1>>(n, w, a); }
 
-float vec_dot_q8_0(int64_t n, const void* w, const void* a) {
-    const block_q8_0* b = (const block_q8_0*)w;
-    const block_a8_32* y = (const block_a8_32*)a;
-    const int64_t nb = n / 32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b[i].d) * y[i].d), dot_q8_block(b[i], y[i]), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b[i + 1].d) * y[i + 1].d), dot_q8_block(b[i + 1], y[i + 1]), acc1);
-    }
-    if (i < nb) acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b[i].d) * y[i].d), dot_q8_block(b[i], y[i]), acc0);
-    return hsum(_mm256_add_ps(acc0, acc1));
+void vec_dot_multi_q4_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out) {
+    multi_unsigned<Q4_0>(n, w, acts, n_cols, out);
+}
+void vec_dot_multi_q4_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out) {
+    multi_unsigned<Q4_1>(n, w, acts, n_cols, out);
+}
+void vec_dot_multi_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out) {
+    multi_unsigned<Q5_0>(n, w, acts, n_cols, out);
+}
+void vec_dot_multi_q5_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out) {
+    multi_unsigned<Q5_1>(n, w, acts, n_cols, out);
+}
+void vec_dot_multi_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out) {
+    multi<dot_q8<1>, dot_q8<2>, dot_q8<3>, dot_q8<4>>(n, w, acts, n_cols, out);
 }
 
 void dequantize_q4_0(const void* src, float* dst, int64_t n) {

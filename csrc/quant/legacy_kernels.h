@@ -17,6 +17,12 @@ float vec_dot_q4_1(int64_t n, const void* w, const void* a);
 float vec_dot_q5_0(int64_t n, const void* w, const void* a);
 float vec_dot_q5_1(int64_t n, const void* w, const void* a);
 float vec_dot_q8_0(int64_t n, const void* w, const void* a);
+// The same against 1..4 activation rows at once (VecDotMultiFn): each weight block unpacked once.
+void vec_dot_multi_q4_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+void vec_dot_multi_q4_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+void vec_dot_multi_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+void vec_dot_multi_q5_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+void vec_dot_multi_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
 
 // Bit-exact with the scalar dequantizers (multiply then add, never fused).
 void dequantize_q4_0(const void* src, float* dst, int64_t n);

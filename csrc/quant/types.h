@@ -22,6 +22,9 @@ enum class ActFormat : int { F32 = 0, A8_32 = 1, A8_256 = 2 };
 // Scalar reference and fast path share this signature. `w` points at n/block_size weight blocks,
 // `a` at the activation row in the type's ActFormat; n is a multiple of block_size.
 using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
+// One weight row against up to 4 activation rows (same ActFormat as vec_dot):
+// out[c] = dot(w, acts[c]) for c < n_cols, 1 <= n_cols <= 4. Unpacks each weight block once.
+using VecDotMultiFn = void (*)(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
 using DequantizeFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
 // Unpacks a row of a 32-element format to int8 quants with per-block scale and offset,
@@ -38,6 +41,7 @@ struct TypeTraits {
     VecDotFn vec_dot_ref = nullptr;   // portable scalar reference
     VecDotFn vec_dot = nullptr;       // fastest path for this CPU (chosen at registration)
     UnpackFn unpack = nullptr;        // A8_32 types only; nullptr: prefill uses vec_dot
+    VecDotMultiFn vec_dot_multi = nullptr;  // SIMD builds only; nullptr: vec_dot per column
 };
 
 // Traits of a type id; returns an entry with name == nullptr for unknown ids (never throws).
