@@ -81,6 +81,14 @@ QK_NORM_HF_NAMES = {
     "model.layers.{}.self_attn.k_norm.weight": "blk.{}.attn_k_norm.weight",
 }
 
+
+
+def without_dense_ffn(names: Mapping[str, str]) -> dict:
+    """A name table minus the dense FFN projections (MoE architectures replace them)."""
+    dense = ("mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
+    return {k: v for k, v in names.items() if not any(f in k for f in dense)}
+
+
 # Roles every architecture must have; the rest are switched on per spec.
 REQUIRED_ROLES = ("token_embd", "output_norm", "attn_norm", "attn_q", "attn_k", "attn_v",
                   "attn_output", "ffn_norm")

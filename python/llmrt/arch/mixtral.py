@@ -9,17 +9,15 @@ always renormalises; so does transformers' Mixtral). No shared expert.
 
 from dataclasses import replace
 
-from .base import GATING_SOFTMAX
+from .base import GATING_SOFTMAX, without_dense_ffn
 from .llama import LLAMA
-
-_DENSE_FFN = ("mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
 
 MIXTRAL = replace(
     LLAMA,
     expert_gating=GATING_SOFTMAX,
     expert_weights_norm=True,
     hf_names={
-        **{k: v for k, v in LLAMA.hf_names.items() if not any(f in k for f in _DENSE_FFN)},
+        **without_dense_ffn(LLAMA.hf_names),
         "model.layers.{}.block_sparse_moe.gate.weight": "blk.{}.ffn_gate_inp.weight",
         # "{x}": the expert index; the converter stacks experts 0..n-1 into one 3-D tensor
         "model.layers.{}.block_sparse_moe.experts.{x}.w1.weight": "blk.{}.ffn_gate_exps.weight",

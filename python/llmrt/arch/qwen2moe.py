@@ -6,7 +6,17 @@ transformers' norm_topk_prob defaults to False), plus a shared expert always on,
 sigmoid(ffn_gate_inp_shexp . h).
 """
 
-from .base import ACT_SILU, GATING_SOFTMAX, ROPE_NEOX, ArchSpec
+from .base import ACT_SILU, GATING_SOFTMAX, ROPE_NEOX, ArchSpec, without_dense_ffn
+from .qwen2 import QWEN2
+
+# The router and the stacked experts ("{x}": expert index; the converter stacks 0..n-1 into
+# one 3-D tensor), shared by Qwen2-MoE and Qwen3-MoE checkpoints.
+QWEN_MOE_EXPERT_NAMES = {
+    "model.layers.{}.mlp.gate.weight": "blk.{}.ffn_gate_inp.weight",
+    "model.layers.{}.mlp.experts.{x}.gate_proj.weight": "blk.{}.ffn_gate_exps.weight",
+    "model.layers.{}.mlp.experts.{x}.up_proj.weight": "blk.{}.ffn_up_exps.weight",
+    "model.layers.{}.mlp.experts.{x}.down_proj.weight": "blk.{}.ffn_down_exps.weight",
+}
 
 QWEN2MOE = ArchSpec(
     name="qwen2moe",
@@ -17,22 +27,8 @@ QWEN2MOE = ArchSpec(
     expert_gating=GATING_SOFTMAX,
     expert_weights_norm=False,
     hf_names={
-        "model.embed_tokens.weight": "token_embd.weight",
-        "model.norm.weight": "output_norm.weight",
-        "lm_head.weight": "output.weight",
-        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
-        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
-        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
-        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
-        "model.layers.{}.self_attn.q_proj.bias": "blk.{}.attn_q.bias",
-        "model.layers.{}.self_attn.k_proj.bias": "blk.{}.attn_k.bias",
-        "model.layers.{}.self_attn.v_proj.bias": "blk.{}.attn_v.bias",
-        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
-        "model.layers.{}.post_attention_layernorm.weight": "blk.{}.ffn_norm.weight",
-        "model.layers.{}.mlp.gate.weight": "blk.{}.ffn_gate_inp.weight",
-        "model.layers.{}.mlp.experts.{x}.gate_proj.weight": "blk.{}.ffn_gate_exps.weight",
-        "model.layers.{}.mlp.experts.{x}.up_proj.weight": "blk.{}.ffn_up_exps.weight",
-        "model.layers.{}.mlp.experts.{x}.down_proj.weight": "blk.{}.ffn_down_exps.weight",
+        **without_dense_ffn(QWEN2.hf_names),
+        **QWEN_MOE_EXPERT_NAMES,
         "model.layers.{}.mlp.shared_expert_gate.weight": "blk.{}.ffn_gate_inp_shexp.weight",
         "model.layers.{}.mlp.shared_expert.gate_proj.weight": "blk.{}.ffn_gate_shexp.weight",
         "model.layers.{}.mlp.shared_expert.up_proj.weight": "blk.{}.ffn_up_shexp.weight",

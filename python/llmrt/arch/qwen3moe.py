@@ -6,7 +6,9 @@ weights are renormalised (llama.cpp's qwen3moe graph; the released Qwen3-MoE con
 norm_topk_prob). No shared expert.
 """
 
-from .base import ACT_SILU, GATING_SOFTMAX, ROPE_NEOX, ArchSpec
+from .base import ACT_SILU, GATING_SOFTMAX, ROPE_NEOX, ArchSpec, without_dense_ffn
+from .qwen2moe import QWEN_MOE_EXPERT_NAMES
+from .qwen3 import QWEN3
 
 QWEN3MOE = ArchSpec(
     name="qwen3moe",
@@ -15,21 +17,5 @@ QWEN3MOE = ArchSpec(
     extra_required=("attn_q_norm", "attn_k_norm"),
     expert_gating=GATING_SOFTMAX,
     expert_weights_norm=True,
-    hf_names={
-        "model.embed_tokens.weight": "token_embd.weight",
-        "model.norm.weight": "output_norm.weight",
-        "lm_head.weight": "output.weight",
-        "model.layers.{}.input_layernorm.weight": "blk.{}.attn_norm.weight",
-        "model.layers.{}.self_attn.q_proj.weight": "blk.{}.attn_q.weight",
-        "model.layers.{}.self_attn.k_proj.weight": "blk.{}.attn_k.weight",
-        "model.layers.{}.self_attn.v_proj.weight": "blk.{}.attn_v.weight",
-        "model.layers.{}.self_attn.q_norm.weight": "blk.{}.attn_q_norm.weight",
-        "model.layers.{}.self_attn.k_norm.weight": "blk.{}.attn_k_norm.weight",
-        "model.layers.{}.self_attn.o_proj.weight": "blk.{}.attn_output.weight",
-        "model.layers.{}.post_attention_layernorm.weight": "blk.{}.ffn_norm.weight",
-        "model.layers.{}.mlp.gate.weight": "blk.{}.ffn_gate_inp.weight",
-        "model.layers.{}.mlp.experts.{x}.gate_proj.weight": "blk.{}.ffn_gate_exps.weight",
-        "model.layers.{}.mlp.experts.{x}.up_proj.weight": "blk.{}.ffn_up_exps.weight",
-        "model.layers.{}.mlp.experts.{x}.down_proj.weight": "blk.{}.ffn_down_exps.weight",
-    },
+    hf_names={**without_dense_ffn(QWEN3.hf_names), **QWEN_MOE_EXPERT_NAMES},
 )
