@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 
 from . import pretokenize
+from .merging import merge_queued_pairs
 from .vocab import Vocab
 
 
@@ -112,16 +113,5 @@ class BPETokenizer:
             if r is not None:
                 heapq.heappush(heap, (r, left, right, syms[left] + syms[right]))
 
-        while heap:
-            _, left, right, joined = heapq.heappop(heap)
-            a, b = syms[left], syms[right]
-            if not a or not b or a + b != joined:
-                continue  # outdated: one side has merged since this pair was queued
-            syms[left] = joined
-            syms[right] = ""
-            nxt[left] = nxt[right]
-            if nxt[right] >= 0:
-                prev[nxt[right]] = left
-            push(prev[left], left)
-            push(left, nxt[left])
+        merge_queued_pairs(heap, syms, prev, nxt, push)
         return [s for s in syms if s]

@@ -16,6 +16,7 @@ import heapq
 
 import regex
 
+from .merging import merge_queued_pairs
 from .vocab import Vocab
 
 _CACHE_MAX = 200_000
@@ -83,18 +84,7 @@ class SPMTokenizer:
         prev = list(range(-1, n - 1))
         for i in range(1, n):
             push(i - 1, i)
-        while heap:
-            _, left, right, joined = heapq.heappop(heap)
-            a, b = syms[left], syms[right]
-            if not a or not b or a + b != joined:
-                continue  # outdated: one side has merged since this pair was queued
-            syms[left] = joined
-            syms[right] = ""
-            nxt[left] = nxt[right]
-            if nxt[right] >= 0:
-                prev[nxt[right]] = left
-            push(prev[left], left)
-            push(left, nxt[left])
+        merge_queued_pairs(heap, syms, prev, nxt, push)
 
         ids = []
         for s in syms:
