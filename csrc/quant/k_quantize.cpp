@@ -26,16 +26,22 @@ inline int nearest_int(float f) {
 
 inline int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// Symmetric scale for a group, signed levels -nmax..nmax-1, weighted by x^2; tries 18 scales
-// around nmax/max and keeps the one with the best weighted least-squares fit.
-// L receives level + nmax. Returns the scale (negative when the largest |x| is positive).
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
-    float max = 0.0f, amax = 0.0f;
+// The largest |x[i]|, with `max` set to that element itself (sign kept; first one on ties).
+static float signed_absmax(int n, const float* x, float& max) {
+    float amax = 0.0f;
     for (int i = 0; i < n; ++i) {
         const float ax = std::fabs(x[i]);
         if (ax > amax) { amax = ax; max = x[i]; }
     }
-    if (amax < kGroupMaxEps) {
+    return amax;
+}
+
+// Symmetric scale for a group, signed levels -nmax..nmax-1, weighted by x^2; tries 18 scales
+// around nmax/max and keeps the one with the best weighted least-squares fit.
+// L receives level + nmax. Returns the scale (negative when the largest |x| is positive).
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
+    float max = 0.0f;
+    if (signed_absmax(n, x, max) < kGroupMaxEps) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.0f;
     }
@@ -73,12 +79,8 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
 // Q3_K's group search: start from nmax/max, then move single elements to the level that most
 // improves the x^2-weighted fit, up to 5 sweeps. L receives level + nmax.
 float make_q3_quants(int n, int nmax, const float* x, int8_t* L) {
-    float max = 0.0f, amax = 0.0f;
-    for (int i = 0; i < n; ++i) {
-        const float ax = std::fabs(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
-    if (amax < kGroupMaxEps) {
+    float max = 0.0f;
+    if (signed_absmax(n, x, max) < kGroupMaxEps) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.0f;
     }

@@ -18,26 +18,33 @@ def _check(tau: float, eta: float) -> None:
     check(eta >= 0.0, f"mirostat_eta must be >= 0, got {eta}")
 
 
-class Mirostat(_Seeded):
-    """v1: estimate the Zipf exponent s from the m most likely tokens, derive the top-k that
-    gives surprise mu, draw from it."""
+class _MirostatBase(_Seeded):
+    """What both versions share: tau, eta and the running mu (2 * tau at start and on reset)."""
 
-    name = "mirostat"
-
-    def __init__(self, n_vocab: int, seed: int | None, tau: float = 5.0, eta: float = 0.1, m: int = 100):
+    def __init__(self, seed: int | None, tau: float, eta: float):
         _check(tau, eta)
-        check(m >= 1, f"mirostat m must be >= 1, got {m}")
-        check(n_vocab >= 1, f"n_vocab must be >= 1, got {n_vocab}")
-        self.n_vocab = int(n_vocab)
         self.tau = float(tau)
         self.eta = float(eta)
-        self.m = int(m)
         self.mu = 2.0 * self.tau
         super().__init__(seed)
 
     def reset(self) -> None:
         self.mu = 2.0 * self.tau
         super().reset()
+
+
+class Mirostat(_MirostatBase):
+    """v1: estimate the Zipf exponent s from the m most likely tokens, derive the top-k that
+    gives surprise mu, draw from it."""
+
+    name = "mirostat"
+
+    def __init__(self, n_vocab: int, seed: int | None, tau: float = 5.0, eta: float = 0.1, m: int = 100):
+        check(m >= 1, f"mirostat m must be >= 1, got {m}")
+        check(n_vocab >= 1, f"n_vocab must be >= 1, got {n_vocab}")
+        self.n_vocab = int(n_vocab)
+        self.m = int(m)
+        super().__init__(seed, tau, eta)
 
     def _k(self, top_p: np.ndarray) -> int:
         f32 = np.float32
@@ -68,21 +75,13 @@ class Mirostat(_Seeded):
         self.mu = float(np.float32(self.mu - self.eta * (surprise - self.tau)))
 
 
-class MirostatV2(_Seeded):
+class MirostatV2(_MirostatBase):
     """v2: drop tokens whose surprise -log2 p exceeds mu (keeping at least one), draw."""
 
     name = "mirostat-v2"
 
     def __init__(self, seed: int | None, tau: float = 5.0, eta: float = 0.1):
-        _check(tau, eta)
-        self.tau = float(tau)
-        self.eta = float(eta)
-        self.mu = 2.0 * self.tau
-        super().__init__(seed)
-
-    def reset(self) -> None:
-        self.mu = 2.0 * self.tau
-        super().reset()
+        super().__init__(seed, tau, eta)
 
     def apply(self, cands: Candidates) -> None:
         check(cands.size > 0, "no candidates left to sample from")
