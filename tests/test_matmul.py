@@ -19,10 +19,11 @@ TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0":
 @pytest.mark.parametrize("name", list(TYPES))
 @pytest.mark.parametrize("n_tokens", [1, 2, 3, 4, 5, 8, 31, 32, 37])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_matmul_equals_row_dots(name, n_tokens, n_threads):
+@pytest.mark.parametrize("n_out", [12, 14])  # whole 4-row tiles, and two rows left over
+def test_matmul_equals_row_dots(name, n_tokens, n_threads, n_out):
     t = TYPES[name]
-    rng = np.random.default_rng(t * 100 + n_tokens)
-    n_in, n_out = 512, 12
+    rng = np.random.default_rng(t * 100 + n_tokens + n_out)
+    n_in = 512
     weights = rng.standard_normal((n_out, n_in)).astype(np.float32)
     w = np.concatenate([_core.quantize(t, row) for row in weights])
     x = rng.standard_normal((n_tokens, n_in)).astype(np.float32)
@@ -53,6 +54,20 @@ def test_batched_decode_matches_one_token_at_a_time(name, n_tokens):
     for tok in range(n_tokens):
         one = _core.matmul(t, w, n_in, x[tok:tok + 1], n_threads=1)[0]
         np.testing.assert_allclose(y[tok], one, rtol=1e-5, atol=1e-5 * np.abs(one).max())
+
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_simd_activation_quantizer_is_bit_exact(fmt):
+    """The AVX2 activation quantizer gives the scalar reference's bytes (scales, sums, quants),
+    including rounding ties, zero blocks and large magnitudes."""
+    rng = np.random.default_rng(fmt)
+    x = rng.standard_normal(4096).astype(np.float32) * 3
+    x[:32] = 0.0
+    x[256:288] = np.round(rng.standard_normal(32) * 50) / 2  # many exact .5 ties after scaling
+    x[512:768] *= 1e4
+    fast = _core.prepare_activations(fmt, x)
+    ref = _core.prepare_activations(fmt, x, reference=True)
+    assert np.array_equal(fast, ref)
+
 
 def activations_seen(fmt, x):
     """The activation row as the kernels see it after 8-bit preparation (csrc/quant/blocks.h)."""

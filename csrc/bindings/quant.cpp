@@ -113,12 +113,14 @@ void bind_quant(py::module_& m) {
     m.def("matmul", &matmul, py::arg("type"), py::arg("w"), py::arg("n_in"), py::arg("x"), py::arg("n_threads") = 1,
           "y (n_tokens, n_out) = x . W^T for raw weight rows, through the forward pass's matmul "
           "(for 4+ tokens the unpacked prefill kernel).");
-    m.def("prepare_activations", [](int fmt, Floats x) {
+    m.def("prepare_activations", [](int fmt, Floats x, bool reference) {
         const int64_t n = (int64_t)x.size();
         py::array_t<uint8_t> out((py::ssize_t)act_row_size((ActFormat)fmt, n));
-        prepare_activations((ActFormat)fmt, x.data(), out.mutable_data(), n);
+        if (reference) prepare_activations_ref((ActFormat)fmt, x.data(), out.mutable_data(), n);
+        else prepare_activations((ActFormat)fmt, x.data(), out.mutable_data(), n);
         return out;
-    }, py::arg("format"), py::arg("x"));
+    }, py::arg("format"), py::arg("x"), py::arg("reference") = false,
+          "The 8-bit activation row a matmul prepares (reference=True: the scalar code).");
     m.def("type_info", [](uint32_t type) {
         const TypeTraits& t = type_traits(type);
         py::dict d;

@@ -8,6 +8,64 @@
 
 namespace llmrt::ops {
 
+namespace {
+
+// Rows row..row+3 of w against every token, up to kTileMaxCols tokens per kernel call.
+void tile_rows(const TypeTraits& tr, const WeightView& w, int64_t row, const uint8_t* act, size_t act_bytes,
+               int64_t n_tokens, float* y) {
+    const void* cols[kTileMaxCols];
+    float res[kTileRows * kTileMaxCols];
+    for (int64_t t = 0; t < n_tokens; t += kTileMaxCols) {
+        const int k = (int)std::min<int64_t>(kTileMaxCols, n_tokens - t);
+        for (int c = 0; c < k; ++c) cols[c] = act + (t + c) * act_bytes;
+        tr.vec_dot_tile(w.n_in, w.row(row), w.row_bytes, cols, k, res);
+        for (int r = 0; r < kTileRows; ++r)
+            for (int c = 0; c < k; ++c) y[(t + c) * w.n_out + row + r] = res[r * k + c];
+    }
+}
+
+// One row unpacked to int8 once (quant/unpacked.h), then run against four tokens at a time.
+void unpacked_row(const TypeTraits& tr, DotUnpackedFn dot_unpacked, const WeightView& w, int64_t row,
+                  const uint8_t* act, size_t act_bytes, int64_t n_tokens, float* y) {
+    const int64_t n_in = w.n_in;
+    thread_local std::vector<int8_t> q;
+    thread_local std::vector<float> d, m;
+    q.resize((size_t)n_in);
+    d.resize((size_t)n_in / 32);
+    m.resize((size_t)n_in / 32);
+    tr.unpack(w.row(row), q.data(), d.data(), m.data(), n_in);
+    const UnpackedRow u{q.data(), d.data(), m.data()};
+    const block_a8_32* cols[kUnpackedMaxCols];
+    float res[kUnpackedMaxCols];
+    for (int64_t t = 0; t < n_tokens; t += kUnpackedMaxCols) {
+        const int k = (int)std::min<int64_t>(kUnpackedMaxCols, n_tokens - t);
+        for (int c = 0; c < k; ++c) cols[c] = (const block_a8_32*)(act + (t + c) * act_bytes);
+        dot_unpacked(n_in, u, cols, k, res);
+        for (int c = 0; c < k; ++c) y[(t + c) * w.n_out + row] = res[c];
+    }
+}
+
+// One row against every token: four tokens per call when the type has a multi-column kernel.
+void single_row(const TypeTraits& tr, const WeightView& w, int64_t row, const uint8_t* act, size_t act_bytes,
+                int64_t n_tokens, float* y) {
+    const uint8_t* wr = w.row(row);
+    if (const VecDotMultiFn multi = tr.vec_dot_multi; multi && n_tokens > 1) {
+        constexpr int kCols = 4;
+        const void* cols[kCols];
+        float res[kCols];
+        for (int64_t t = 0; t < n_tokens; t += kCols) {
+            const int k = (int)std::min<int64_t>(kCols, n_tokens - t);
+            for (int c = 0; c < k; ++c) cols[c] = act + (t + c) * act_bytes;
+            multi(w.n_in, wr, cols, k, res);
+            for (int c = 0; c < k; ++c) y[(t + c) * w.n_out + row] = res[c];
+        }
+        return;
+    }
+    for (int64_t t = 0; t < n_tokens; ++t) y[t * w.n_out + row] = tr.vec_dot(w.n_in, wr, act + t * act_bytes);
+}
+
+}  // namespace
+
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             std::vector<uint8_t>& scratch) {
     const WeightView* ws[1] = {&w};
@@ -57,51 +115,26 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
         });
     }
     // Rows of all weights form one index space; small bands balance the threads and keep a
-    // band's rows hot in cache while every token runs against them.
-    const int64_t grain = std::max<int64_t>(4, total_rows / (pool.size() * 16));
+    // band's rows hot in cache while every token runs against them. Bands are whole tiles.
+    const int64_t grain = std::max<int64_t>(1, total_rows / (pool.size() * 16 * kTileRows)) * kTileRows;
     pool.parallel_for(total_rows, grain, [&](int64_t r0, int64_t r1) {
         int i = 0;
         int64_t base = 0;
-        for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t r = r0; r < r1;) {
             while (r - base >= weights[i]->n_out) base += weights[i++]->n_out;
             const WeightView& w = *weights[i];
-            const int f = fmt[i];
-            const VecDotFn dot = traits[i]->vec_dot;
-            const uint8_t* row = w.row(r - base);
-            const uint8_t* a = act + act_offset[f];
-            float* y = outputs[i];
-            if (unpacked[i]) {
-                thread_local std::vector<int8_t> q;
-                thread_local std::vector<float> d, m;
-                q.resize((size_t)n_in);
-                d.resize((size_t)n_in / 32);
-                m.resize((size_t)n_in / 32);
-                traits[i]->unpack(row, q.data(), d.data(), m.data(), n_in);
-                const UnpackedRow u{q.data(), d.data(), m.data()};
-                const block_a8_32* cols[kUnpackedMaxCols];
-                float res[kUnpackedMaxCols];
-                for (int64_t t = 0; t < n_tokens; t += kUnpackedMaxCols) {
-                    const int k = (int)std::min<int64_t>(kUnpackedMaxCols, n_tokens - t);
-                    for (int c = 0; c < k; ++c) cols[c] = (const block_a8_32*)(a + (t + c) * act_bytes[f]);
-                    dot_unpacked(n_in, u, cols, k, res);
-                    for (int c = 0; c < k; ++c) y[(t + c) * w.n_out + (r - base)] = res[c];
-                }
+            const int64_t row = r - base;
+            const uint8_t* a = act + act_offset[fmt[i]];
+            const size_t a_bytes = act_bytes[fmt[i]];
+            if (!unpacked[i] && traits[i]->vec_dot_tile && n_tokens > 1 && row + kTileRows <= w.n_out &&
+                r + kTileRows <= r1) {
+                tile_rows(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i]);
+                r += kTileRows;
                 continue;
             }
-            if (const VecDotMultiFn multi = traits[i]->vec_dot_multi; multi && n_tokens > 1) {
-                // Up to 4 tokens per call: each weight block is unpacked once for all of them.
-                constexpr int kCols = 4;
-                const void* cols[kCols];
-                float res[kCols];
-                for (int64_t t = 0; t < n_tokens; t += kCols) {
-                    const int k = (int)std::min<int64_t>(kCols, n_tokens - t);
-                    for (int c = 0; c < k; ++c) cols[c] = a + (t + c) * act_bytes[f];
-                    multi(n_in, row, cols, k, res);
-                    for (int c = 0; c < k; ++c) y[(t + c) * w.n_out + (r - base)] = res[c];
-                }
-                continue;
-            }
-            for (int64_t t = 0; t < n_tokens; ++t) y[t * w.n_out + (r - base)] = dot(n_in, row, a + t * act_bytes[f]);
+            if (unpacked[i]) unpacked_row(*traits[i], dot_unpacked, w, row, a, a_bytes, n_tokens, outputs[i]);
+            else single_row(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i]);
+            ++r;
         }
     });
 }

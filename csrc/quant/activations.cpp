@@ -3,8 +3,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant/activations_kernels.h"
 #include "quant/blocks.h"
 #include "quant/types.h"
+#include "runtime/cpu_features.h"
 #include "runtime/fp16.h"
 
 namespace llmrt {
@@ -58,6 +60,15 @@ size_t act_row_size(ActFormat f, int64_t n) {
 }
 
 void prepare_activations(ActFormat f, const float* x, void* dst, int64_t n) {
+#if defined(__x86_64__) || defined(_M_X64)
+    const bool avx2 = (int)simd_level() >= (int)SimdLevel::AVX2;
+    if (avx2 && f == ActFormat::A8_32) return avx2::prepare_a8_32(x, (block_a8_32*)dst, n);
+    if (avx2 && f == ActFormat::A8_256) return avx2::prepare_a8_256(x, (block_a8_256*)dst, n);
+#endif
+    prepare_activations_ref(f, x, dst, n);
+}
+
+void prepare_activations_ref(ActFormat f, const float* x, void* dst, int64_t n) {
     switch (f) {
         case ActFormat::A8_32: prepare_a8_32(x, (block_a8_32*)dst, n); break;
         case ActFormat::A8_256: prepare_a8_256(x, (block_a8_256*)dst, n); break;

@@ -1,6 +1,7 @@
 // Private to quant/legacy*.cpp and quant/float_types*.cpp: the AVX2 kernels (defined in the
 // *_avx2.cpp files, entered only after simd_level() >= AVX2) that the registration code picks.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -23,6 +24,12 @@ void vec_dot_multi_q4_1(int64_t n, const void* w, const void* const* acts, int n
 void vec_dot_multi_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
 void vec_dot_multi_q5_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
 void vec_dot_multi_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+// Four rows against 1..8 activation rows (VecDotTileFn, legacy_tile_avx2.cpp).
+void vec_dot_tile_q4_0(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
+void vec_dot_tile_q4_1(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
+void vec_dot_tile_q5_0(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
+void vec_dot_tile_q5_1(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
+void vec_dot_tile_q8_0(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
 
 // Bit-exact with the scalar dequantizers (multiply then add, never fused).
 void dequantize_q4_0(const void* src, float* dst, int64_t n);

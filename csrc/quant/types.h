@@ -25,6 +25,14 @@ using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 // One weight row against up to 4 activation rows (same ActFormat as vec_dot):
 // out[c] = dot(w, acts[c]) for c < n_cols, 1 <= n_cols <= 4. Unpacks each weight block once.
 using VecDotMultiFn = void (*)(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+// Four consecutive weight rows (w, w + row_bytes, w + 2 * row_bytes, ...) against 1..8
+// activation rows: out[r * n_cols + c] = dot(row r, acts[c]). A 4-row x n-column register tile:
+// every weight block is unpacked once for all columns and every activation block is read once
+// for all four rows, which is what makes batched decode cheaper per token than single decode.
+using VecDotTileFn = void (*)(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols,
+                              float* out);
+constexpr int kTileRows = 4;
+constexpr int kTileMaxCols = 8;
 using DequantizeFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
 // Unpacks a row of a 32-element format to int8 quants with per-block scale and offset,
@@ -42,6 +50,7 @@ struct TypeTraits {
     VecDotFn vec_dot = nullptr;       // fastest path for this CPU (chosen at registration)
     UnpackFn unpack = nullptr;        // A8_32 types only; nullptr: prefill uses vec_dot
     VecDotMultiFn vec_dot_multi = nullptr;  // SIMD builds only; nullptr: vec_dot per column
+    VecDotTileFn vec_dot_tile = nullptr;    // SIMD builds only; nullptr: vec_dot_multi per row
 };
 
 // Traits of a type id; returns an entry with name == nullptr for unknown ids (never throws).
@@ -54,6 +63,7 @@ size_t row_size(GGMLType t, int64_t n);  // bytes of n elements (n multiple of b
 // Activation preparation (quant/activations.cpp).
 size_t act_row_size(ActFormat f, int64_t n);
 void prepare_activations(ActFormat f, const float* x, void* dst, int64_t n);
+void prepare_activations_ref(ActFormat f, const float* x, void* dst, int64_t n);  // scalar, bit-identical
 
 // Registration hooks, one per quant family file; called once to fill the table.
 void register_float_types(TypeTraits* table);   // F32, F16, BF16       (quant/float_types.cpp)
