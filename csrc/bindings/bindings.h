@@ -7,4 +7,5 @@ void bind_errors(pybind11::module_& m);
 void bind_quant(pybind11::module_& m);
 void bind_gguf(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
+void bind_ops(pybind11::module_& m);
 }  // namespace llmrt::bindings

@@ -45,4 +45,5 @@ PYBIND11_MODULE(_core, m) {
     bindings::bind_quant(m);
     bindings::bind_gguf(m);
     bindings::bind_model(m);
+    bindings::bind_ops(m);
 }

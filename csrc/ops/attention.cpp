@@ -26,11 +26,24 @@ struct Partial {
     float* acc;  // (head_dim_v)
 };
 
-// The cache element type picks the kernels: fp16 (default) or f32 (exact comparisons).
-inline float dot_kv(const VecKernels& vk, const float* q, const uint16_t* k, int n) { return vk.dot_f32_f16(q, k, n); }
-inline float dot_kv(const VecKernels& vk, const float* q, const float* k, int n) { return vk.dot_f32(q, k, n); }
-inline void axpy_kv(const VecKernels& vk, float* y, float p, const uint16_t* v, int n) { vk.axpy_f16(y, p, v, n); }
-inline void axpy_kv(const VecKernels& vk, float* y, float p, const float* v, int n) { vk.axpy_f32(y, p, v, n); }
+// The cache element type picks the kernels: fp16 (default; one pass over each row for the whole
+// head group) or f32 (exact comparisons; per head).
+inline void dot_kv(const VecKernels& vk, const float* q, int64_t stride, int group, const uint16_t* k, int n,
+                   float* out) {
+    vk.dot_group_f16(q, stride, group, k, n, out);
+}
+inline void dot_kv(const VecKernels& vk, const float* q, int64_t stride, int group, const float* k, int n,
+                   float* out) {
+    for (int j = 0; j < group; ++j) out[j] = vk.dot_f32(q + j * stride, k, n);
+}
+inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group, const uint16_t* v,
+                    int n) {
+    vk.axpy_group_f16(y, stride, p, group, v, n);
+}
+inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group, const float* v,
+                    int n) {
+    for (int j = 0; j < group; ++j) vk.axpy_f32(y + j * stride, p[j], v, n);
+}
 
 template <typename T>
 void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int kv_head, const int32_t* cells,
@@ -49,11 +62,12 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
     for (int64_t c0 = 0; c0 < n_cells; c0 += kTile) {
         const int n = (int)std::min<int64_t>(kTile, n_cells - c0);
         for (int i = 0; i < n; ++i) {
-            const T* k = k_base + cells[c0 + i] * k_stride;
+            float s[kMaxGroup];
+            dot_kv(vk, q0, a.head_dim_k, group, k_base + cells[c0 + i] * k_stride, a.head_dim_k, s);
             for (int j = 0; j < group; ++j) {
-                float s = dot_kv(vk, q0 + j * a.head_dim_k, k, a.head_dim_k) * a.scale;
-                if (a.softcap > 0.0f) s = a.softcap * std::tanh(s / a.softcap);
-                scores[j][i] = s;
+                s[j] *= a.scale;
+                if (a.softcap > 0.0f) s[j] = a.softcap * std::tanh(s[j] / a.softcap);
+                scores[j][i] = s[j];
             }
         }
         for (int j = 0; j < group; ++j) {
@@ -73,8 +87,9 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
             }
         }
         for (int i = 0; i < n; ++i) {
-            const T* v = v_base + cells[c0 + i] * v_stride;
-            for (int j = 0; j < group; ++j) axpy_kv(vk, part[j].acc, scores[j][i], v, a.head_dim_v);
+            float p[kMaxGroup];
+            for (int j = 0; j < group; ++j) p[j] = scores[j][i];
+            axpy_kv(vk, part[0].acc, a.head_dim_v, p, group, v_base + cells[c0 + i] * v_stride, a.head_dim_v);
         }
     }
 }

@@ -38,8 +38,16 @@ void axpy_f32_ref(float* y, float alpha, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
-const VecKernels kReference{dot_f32_f16_ref, axpy_f16_ref, f32_to_f16_ref, f16_to_f32_ref, dot_f32_ref,
-                            scale_f32_ref, axpy_f32_ref};
+void dot_group_f16_ref(const float* q, int64_t stride, int group, const uint16_t* k, int64_t n, float* out) {
+    for (int j = 0; j < group; ++j) out[j] = dot_f32_f16_ref(q + j * stride, k, n);
+}
+
+void axpy_group_f16_ref(float* y, int64_t stride, const float* alpha, int group, const uint16_t* v, int64_t n) {
+    for (int j = 0; j < group; ++j) axpy_f16_ref(y + j * stride, alpha[j], v, n);
+}
+
+const VecKernels kReference{dot_f32_f16_ref, axpy_f16_ref,      f32_to_f16_ref,    f16_to_f32_ref, dot_f32_ref,
+                            scale_f32_ref,   axpy_f32_ref,      dot_group_f16_ref, axpy_group_f16_ref};
 
 }  // namespace
 

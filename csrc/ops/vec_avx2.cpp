@@ -77,7 +77,56 @@ void axpy_f32(float* y, float alpha, const float* x, int64_t n) {
     for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
-const VecKernels kAvx2{dot_f32_f16, axpy_f16, f32_to_f16, f16_to_f32, dot_f32, scale_f32, axpy_f32};
+// Up to 4 heads per pass over the row: 4 accumulators plus the converted row stay in registers.
+template <int G>
+void dot_group4(const float* q, int64_t stride, const uint16_t* k, int64_t n, float* out) {
+    __m256 acc[G];
+    for (int j = 0; j < G; ++j) acc[j] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 kv = load_f16(k + i);
+        for (int j = 0; j < G; ++j) acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + j * stride + i), kv, acc[j]);
+    }
+    for (int j = 0; j < G; ++j) {
+        float s = hsum(acc[j]);
+        for (int64_t t = i; t < n; ++t) s += q[j * stride + t] * fp16_to_fp32(k[t]);
+        out[j] = s;
+    }
+}
+
+void dot_group_f16(const float* q, int64_t stride, int group, const uint16_t* k, int64_t n, float* out) {
+    for (int j0 = 0; j0 < group; j0 += 4) {
+        const float* qj = q + j0 * stride;
+        switch (group - j0) {
+            case 1: dot_group4<1>(qj, stride, k, n, out + j0); break;
+            case 2: dot_group4<2>(qj, stride, k, n, out + j0); break;
+            case 3: dot_group4<3>(qj, stride, k, n, out + j0); break;
+            default: dot_group4<4>(qj, stride, k, n, out + j0); break;
+        }
+    }
+}
+
+void axpy_group_f16(float* y, int64_t stride, const float* alpha, int group, const uint16_t* v, int64_t n) {
+    for (int j0 = 0; j0 < group; j0 += 4) {
+        const int g = group - j0 < 4 ? group - j0 : 4;
+        __m256 a[4];
+        for (int j = 0; j < g; ++j) a[j] = _mm256_set1_ps(alpha[j0 + j]);
+        float* yj = y + j0 * stride;
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            const __m256 vv = load_f16(v + i);
+            for (int j = 0; j < g; ++j) {
+                float* p = yj + j * stride + i;
+                _mm256_storeu_ps(p, _mm256_fmadd_ps(a[j], vv, _mm256_loadu_ps(p)));
+            }
+        }
+        for (; i < n; ++i)
+            for (int j = 0; j < g; ++j) yj[j * stride + i] += alpha[j0 + j] * fp16_to_fp32(v[i]);
+    }
+}
+
+const VecKernels kAvx2{dot_f32_f16, axpy_f16, f32_to_f16,    f16_to_f32,    dot_f32,
+                       scale_f32,   axpy_f32, dot_group_f16, axpy_group_f16};
 
 }  // namespace
 

@@ -1,0 +1,47 @@
+// Small op kernels exposed for tests: the scalar reference and the dispatched fast path of the
+// same primitive, side by side.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "bindings/bindings.h"
+#include "ops/vec.h"
+#include "runtime/errors.h"
+
+namespace py = pybind11;
+
+namespace llmrt::bindings {
+namespace {
+
+using Floats2D = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using Halves = py::array_t<uint16_t, py::array::c_style | py::array::forcecast>;
+
+const ops::VecKernels& pick(bool reference) { return reference ? ops::vec_kernels_reference() : ops::vec_kernels(); }
+
+py::array_t<float> dot_group_f16(Floats2D q, Halves k, bool reference) {
+    if (q.ndim() != 2 || k.ndim() != 1 || q.shape(1) != k.shape(0) || q.shape(0) < 1)
+        throw InvalidArgument("dot_group_f16: q (group, n) and k (n,) expected");
+    py::array_t<float> out(q.shape(0));
+    pick(reference).dot_group_f16(q.data(), q.shape(1), (int)q.shape(0), k.data(), k.shape(0), out.mutable_data());
+    return out;
+}
+
+py::array_t<float> axpy_group_f16(Floats2D y, Floats2D alpha, Halves v, bool reference) {
+    if (y.ndim() != 2 || v.ndim() != 1 || y.shape(1) != v.shape(0) || alpha.size() != y.shape(0))
+        throw InvalidArgument("axpy_group_f16: y (group, n), alpha (group,) and v (n,) expected");
+    py::array_t<float> out({y.shape(0), y.shape(1)});
+    std::copy(y.data(), y.data() + y.size(), out.mutable_data());
+    pick(reference).axpy_group_f16(out.mutable_data(), y.shape(1), alpha.data(), (int)y.shape(0), v.data(),
+                                   v.shape(0));
+    return out;
+}
+
+}  // namespace
+
+void bind_ops(py::module_& m) {
+    m.def("dot_group_f16", &dot_group_f16, py::arg("q"), py::arg("k"), py::arg("reference") = false,
+          "out[j] = q[j] . k for an fp16 row k (the attention score kernel).");
+    m.def("axpy_group_f16", &axpy_group_f16, py::arg("y"), py::arg("alpha"), py::arg("v"),
+          py::arg("reference") = false, "y[j] + alpha[j] * v for an fp16 row v (the attention value kernel).");
+}
+
+}  // namespace llmrt::bindings
