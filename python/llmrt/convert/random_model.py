@@ -119,6 +119,9 @@ def _check(s: Shape, arch: str) -> None:
         raise ConvertError(f"--heads {s.heads} is not a multiple of --kv-heads {s.kv_heads}")
     if s.head_dim is None and s.hidden % s.heads:
         raise ConvertError(f"--hidden {s.hidden} is not a multiple of --heads {s.heads}; give --head-dim")
+    if s.vocab < random_vocab.min_vocab(arch):
+        raise ConvertError(f"--vocab {s.vocab} is too small for {arch}'s tokenizer "
+                           f"(at least {random_vocab.min_vocab(arch)})")
     if head_dim(s) % 2:
         raise ConvertError(f"head dimension {head_dim(s)} is odd (RoPE rotates pairs)")
     if arch in MOE_ARCHS:
