@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from gguf import GGML_QUANT_VERSION, GGMLQuantizationType as T
+from gguf.utility import size_label
 
 from ..arch import lookup as arch_lookup
 from ..arch.base import GLOBAL_TENSORS, LAYER_TENSORS
@@ -263,6 +264,7 @@ def write_random(out: str | Path, preset: str | None = None, arch: str | None = 
     w = StreamWriter(out.with_name(out.name + ".part"), gguf_arch(arch))
     _write_metadata(w.gguf, shape, arch, cfg, ftype, preset, seed)
     sizes = {n: w.add_tensor(n, sh, types[n]) for n, sh in tensors}
+    w.gguf.add_size_label(size_label(*w.gguf.get_total_parameter_count()))   # as convert_hf_to_gguf.py
     threads = threads or default_threads()
     encode = Encoder(1)   # called from the pool's workers, one chunk each
     bar = Progress(sum(sizes.values()), len(tensors), enabled=progress, label="random ")
