@@ -98,7 +98,8 @@ def resolve(preset: str | None, arch: str | None = None, **overrides) -> tuple[S
     if preset is None:
         missing = [k for k in ("hidden", "layers", "heads", "ffn", "vocab") if k not in given]
         if missing:
-            raise ConvertError("--random without a preset needs " + ", ".join(f"--{m.replace('_', '-')}" for m in missing))
+            flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+            raise ConvertError(f"--random without a preset needs {flags}")
         given.setdefault("kv_heads", given["heads"])
         shape = Shape(arch or "llama", **given)
     else:
@@ -227,7 +228,8 @@ def generate(seed: int, name: str, shape: tuple[int, ...], chunk: int) -> np.nda
     nrows, ncols = _rows(shape)
     step = chunk_rows(shape)
     n = min(step, nrows - chunk * step)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, zlib.crc32(name.encode()), chunk])))
+    key = np.random.SeedSequence([seed, zlib.crc32(name.encode()), chunk])
+    rng = np.random.Generator(np.random.PCG64(key))
     x = rng.standard_normal((n, ncols), dtype=np.float32)
     mean, std = _scale(name, shape)
     x *= np.float32(std)
@@ -295,7 +297,7 @@ def write_random(out: str | Path, preset: str | None = None, arch: str | None = 
 def _write_metadata(g, shape: Shape, arch: str, cfg: dict, ftype, preset, seed: int) -> None:
     g.add_type("model")
     g.add_name(f"random {preset or 'custom'} {arch}")
-    g.add_description(f"random weights (llmrt convert --random {preset or '-'} --arch {arch} "
+    g.add_description(f"random weights (llmrt convert --random {preset or 'custom'} --arch {arch} "
                       f"--seed {seed}); not a trained model")
     try:
         hf_config.ARCHS[HF_ARCH[arch]].metadata(g, cfg)
