@@ -41,24 +41,34 @@ inline __m256 dot_us8(__m256i u, __m256i s) {
 
 inline __m256i load_act(const block_a8_32& y) { return _mm256_loadu_si256((const __m256i*)y.qs); }
 
-// The weight formats, as: their unsigned quants, d, and the factor of s (offset term).
+// The weight formats, as: their unsigned quants, d, and the factor of s (offset term). kCenter
+// is the constant subtracted from the quants (offset = -kCenter * d) when there is no stored min
+// m (offset = m, the half right after d in the block).
 struct Q4_0 {
     using Block = block_q4_0;
+    static constexpr bool kHasMin = false;
+    static constexpr float kCenter = 8.0f;
     static __m256i quants(const Block& b) { return unpack_nibbles(b.qs); }
     static float offset(const Block& b, float dw) { return -8.0f * dw; }
 };
 struct Q4_1 {
     using Block = block_q4_1;
+    static constexpr bool kHasMin = true;
+    static constexpr float kCenter = 0.0f;
     static __m256i quants(const Block& b) { return unpack_nibbles(b.qs); }
     static float offset(const Block& b, float) { return h2f(b.m); }
 };
 struct Q5_0 {
     using Block = block_q5_0;
+    static constexpr bool kHasMin = false;
+    static constexpr float kCenter = 16.0f;
     static __m256i quants(const Block& b) { return _mm256_or_si256(unpack_nibbles(b.qs), unpack_high_bits(b.qh)); }
     static float offset(const Block& b, float dw) { return -16.0f * dw; }
 };
 struct Q5_1 {
     using Block = block_q5_1;
+    static constexpr bool kHasMin = true;
+    static constexpr float kCenter = 0.0f;
     static __m256i quants(const Block& b) { return _mm256_or_si256(unpack_nibbles(b.qs), unpack_high_bits(b.qh)); }
     static float offset(const Block& b, float) { return h2f(b.m); }
 };

@@ -11,6 +11,8 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "quant/blocks.h"
 #include "quant/legacy_avx2_formats.h"
 #include "quant/legacy_kernels.h"
@@ -36,10 +38,19 @@ inline __m256i act_chunk(const block_a8_32& y, int k) {
     return _mm256_set1_epi64x(c);
 }
 
-// [x0 x0 x1 x1 x2 x2 x3 x3]: per-row scalars lined up with the two int32 sums of each row.
-inline __m256 per_row(float x0, float x1, float x2, float x3) {
-    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_setr_ps(x0, x1, x2, x3)),
-                                    _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+// The first two halves of each row's block (d, and m where the format has one; else the first
+// quant bytes, ignored), as [d0 d0 d1 d1 d2 d2 d3 d3] and [m0 m0 m1 m1 ...]: per-row scalars
+// lined up with the two int32 sums of each row.
+struct RowScales {
+    __m256 d, m;
+};
+template <typename Block>
+inline RowScales row_scales(const Block* const b[4], int64_t i) {
+    uint32_t h[4];
+    for (int r = 0; r < 4; ++r) std::memcpy(&h[r], &b[r][i], 4);
+    const __m256 x = _mm256_cvtph_ps(_mm_setr_epi32((int)h[0], (int)h[1], (int)h[2], (int)h[3]));
+    return {_mm256_permutevar8x32_ps(x, _mm256_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6)),
+            _mm256_permutevar8x32_ps(x, _mm256_setr_epi32(1, 1, 3, 3, 5, 5, 7, 7))};
 }
 
 // Lanes (2r, 2r + 1) of acc summed: row r's result.
@@ -64,15 +75,13 @@ void tile_unsigned(int64_t n, const void* w, size_t row_bytes, const void* const
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 32; ++i) {
         __m256i q[4], v[4];
-        float d[4], o[4];
-        for (int r = 0; r < 4; ++r) {
-            q[r] = F::quants(b[r][i]);
-            d[r] = h2f(b[r][i].d);
-            o[r] = 0.5f * F::offset(b[r][i], d[r]);  // each row's offset lands in two lanes
-        }
+        for (int r = 0; r < 4; ++r) q[r] = F::quants(b[r][i]);
         transpose_chunks(q, v);
-        const __m256 dw = per_row(d[0], d[1], d[2], d[3]);
-        const __m256 off = per_row(o[0], o[1], o[2], o[3]);
+        const RowScales rs = row_scales(b, i);
+        const __m256 dw = rs.d;
+        // each row's offset lands in its two lanes, hence the halves
+        const __m256 off = F::kHasMin ? _mm256_mul_ps(rs.m, _mm256_set1_ps(0.5f))
+                                      : _mm256_mul_ps(rs.d, _mm256_set1_ps(-0.5f * F::kCenter));
         for (int c = 0; c < NC; ++c) {
             const block_a8_32& a = y[c][i];
             __m256i p = _mm256_maddubs_epi16(v[0], act_chunk(a, 0));
@@ -101,7 +110,7 @@ void tile_q8_0(int64_t n, const void* w, size_t row_bytes, const void* const* ac
         for (int r = 0; r < 4; ++r) q[r] = _mm256_loadu_si256((const __m256i*)b[r][i].qs);
         transpose_chunks(q, v);
         for (int k = 0; k < 4; ++k) mag[k] = _mm256_sign_epi8(v[k], v[k]);  // |w| (128 for -128)
-        const __m256 dw = per_row(h2f(b[0][i].d), h2f(b[1][i].d), h2f(b[2][i].d), h2f(b[3][i].d));
+        const __m256 dw = row_scales(b, i).d;
         for (int c = 0; c < NC; ++c) {
             const block_a8_32& a = y[c][i];
             __m256i s = _mm256_setzero_si256();
