@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bindings/bindings.h"
+#include "ops/activations.h"
 #include "ops/vec.h"
 #include "runtime/errors.h"
 
@@ -35,6 +36,17 @@ py::array_t<float> axpy_group_f16(Floats2D y, Floats2D alpha, Halves v, bool ref
     return out;
 }
 
+py::array_t<float> gated_activation(int act, Floats2D gate, Floats2D up, bool reference) {
+    if (gate.size() != up.size()) throw InvalidArgument("gated_activation: gate and up differ in size");
+    if (act != (int)ops::Activation::SiLU && act != (int)ops::Activation::GeLUTanh)
+        throw InvalidArgument("gated_activation: act is 0 (SiLU) or 1 (GELU, tanh form)");
+    py::array_t<float> out(gate.size());
+    std::copy(gate.data(), gate.data() + gate.size(), out.mutable_data());
+    if (reference) ops::gated_activation_ref((ops::Activation)act, out.mutable_data(), up.data(), up.size());
+    else ops::gated_activation((ops::Activation)act, out.mutable_data(), up.data(), up.size());
+    return out;
+}
+
 }  // namespace
 
 void bind_ops(py::module_& m) {
@@ -42,6 +54,8 @@ void bind_ops(py::module_& m) {
           "out[j] = q[j] . k for an fp16 row k (the attention score kernel).");
     m.def("axpy_group_f16", &axpy_group_f16, py::arg("y"), py::arg("alpha"), py::arg("v"),
           py::arg("reference") = false, "y[j] + alpha[j] * v for an fp16 row v (the attention value kernel).");
+    m.def("gated_activation", &gated_activation, py::arg("act"), py::arg("gate"), py::arg("up"),
+          py::arg("reference") = false, "act(gate) * up; act 0 = SiLU, 1 = GELU (tanh form).");
 }
 
 }  // namespace llmrt::bindings

@@ -2,9 +2,19 @@
 
 #include <cmath>
 
+#include "ops/activations_kernels.h"
+#include "runtime/cpu_features.h"
+
 namespace llmrt::ops {
 
 void gated_activation(Activation act, float* gate, const float* up, int64_t n) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if ((int)simd_level() >= (int)SimdLevel::AVX2) return avx2::gated_activation(act, gate, up, n);
+#endif
+    gated_activation_ref(act, gate, up, n);
+}
+
+void gated_activation_ref(Activation act, float* gate, const float* up, int64_t n) {
     if (act == Activation::SiLU) {
         for (int64_t i = 0; i < n; ++i) {
             const float g = gate[i];
