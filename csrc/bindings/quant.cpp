@@ -132,7 +132,7 @@ void bind_quant(py::module_& m) {
         d["can_quantize"] = t.quantize != nullptr;
         d["can_dot"] = t.vec_dot != nullptr;
         d["act_format"] = (int)t.act;
-        d["can_unpack"] = t.unpack != nullptr;
+        d["can_unpack"] = t.unpack != nullptr && t.vec_dot_tile == nullptr;  // matmul takes the unpacked path
         return d;
     }, py::arg("type"), "Block size, bytes per block and supported operations of a ggml type id.");
 }

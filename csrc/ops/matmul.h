@@ -34,10 +34,10 @@ struct ExpertsView {
     }
 };
 
-// With many tokens, unpacking each weight row once to int8 and running it against four tokens
+// For types without a 4-row tile kernel (VecDotTileFn, which beats this at every token count):
+// with many tokens, unpacking each weight row once to int8 and running it against four tokens
 // at a time beats unpacking it again inside every token's dot product. The unpack itself costs
-// about what ~20-30 tokens save (at 4-16 tokens, i.e. batched decode, it made steps slower on
-// SmolLM2 and Gemma), hence this threshold.
+// about what ~20-30 tokens save, hence this threshold.
 constexpr int64_t kUnpackMinTokens = 32;
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) . W^T. `scratch` holds the prepared activations.
