@@ -6,6 +6,7 @@
 #include "bindings/bindings.h"
 #include "ops/matmul.h"
 #include "runtime/thread_pool.h"
+#include "quant/refine.h"
 #include "quant/types.h"
 #include "runtime/errors.h"
 
@@ -48,16 +49,19 @@ py::array_t<float> dequantize(uint32_t type, Bytes data, int64_t n) {
     return out;
 }
 
-py::array_t<uint8_t> quantize(uint32_t type, Floats x) {
+py::array_t<uint8_t> quantize(uint32_t type, Floats x, const std::string& method) {
     const TypeTraits& t = computable(type);
     if (!t.quantize) throw QuantError(std::string("no quantizer for type ") + t.name);
+    if (method != "ggml" && method != "refine")
+        throw QuantError("quantize method must be 'ggml' or 'refine', not '" + method + "'");
+    QuantizeFn fn = method == "refine" && refined_quantizer(type) ? refined_quantizer(type) : t.quantize;
     const int64_t n = checked_count(t, (int64_t)x.size());
     py::array_t<uint8_t> out((py::ssize_t)((n / t.block_size) * t.type_size));
     const float* src = x.data();
     uint8_t* dst = out.mutable_data();
     {
         py::gil_scoped_release release;
-        t.quantize(src, dst, n);
+        fn(src, dst, n);
     }
     return out;
 }
@@ -104,8 +108,10 @@ py::array_t<float> matmul(uint32_t type, Bytes w, int64_t n_in, Floats x, int n_
 void bind_quant(py::module_& m) {
     m.def("dequantize", &dequantize, py::arg("type"), py::arg("data"), py::arg("n"),
           "Dequantize n elements of raw blocks of `type` (ggml type id) to float32.");
-    m.def("quantize", &quantize, py::arg("type"), py::arg("x"),
-          "Quantize a float32 vector (length a multiple of the block size) to raw blocks.");
+    m.def("quantize", &quantize, py::arg("type"), py::arg("x"), py::arg("method") = "ggml",
+          "Quantize a float32 vector (length a multiple of the block size) to raw blocks. "
+          "method='ggml': ggml's reference quantizer, bit for bit; 'refine': its blocks refined "
+          "by a search for lower squared error (quant/refine.h), ggml's where there is none.");
     m.def("vec_dot", &vec_dot, py::arg("type"), py::arg("w"), py::arg("x"), py::arg("reference") = false,
           "Dot product of one weight row (raw blocks) with float activations, through the same "
           "activation quantization the matmul uses. reference=True runs the scalar reference.");

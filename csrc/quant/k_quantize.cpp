@@ -184,13 +184,6 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
     return scale;
 }
 
-// 2-bit packing shared by Q2_K and Q3_K: byte 32*(e/128) + e%32 holds element e at bit 2*((e/32)%4).
-void pack_2bit(const uint8_t* L, uint8_t* qs) {
-    for (int h = 0; h < QK_K; h += 128)
-        for (int l = 0; l < 32; ++l)
-            qs[h / 4 + l] = (uint8_t)(L[h + l] | L[h + l + 32] << 2 | L[h + l + 64] << 4 | L[h + l + 96] << 6);
-}
-
 // ---- Q4_K / Q5_K ----
 
 // Group fits for 8 sub-blocks of 32 with weights rms(x) + |x|, then 6-bit scales and mins
@@ -213,21 +206,14 @@ void fit_q45_k(const float* x, uint8_t* L, uint8_t* packed, half_bits* d, half_b
     }
     const float inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
     const float inv_min = max_min > 0.0f ? 63.0f / max_min : 0.0f;
-    std::memset(packed, 0, K_SCALE_SIZE);
+    uint8_t ls[8], lm[8];
     for (int j = 0; j < 8; ++j) {
-        uint8_t ls = (uint8_t)nearest_int(inv_scale * scales[j]);
-        uint8_t lm = (uint8_t)nearest_int(inv_min * mins[j]);
-        if (ls > 63) ls = 63;
-        if (lm > 63) lm = 63;
-        if (j < 4) {
-            packed[j] = ls;
-            packed[j + 4] = lm;
-        } else {
-            packed[j + 4] = (uint8_t)((ls & 0xF) | (lm & 0xF) << 4);
-            packed[j - 4] |= (uint8_t)((ls >> 4) << 6);
-            packed[j] |= (uint8_t)((lm >> 4) << 6);
-        }
+        ls[j] = (uint8_t)nearest_int(inv_scale * scales[j]);
+        lm[j] = (uint8_t)nearest_int(inv_min * mins[j]);
+        if (ls[j] > 63) ls[j] = 63;
+        if (lm[j] > 63) lm[j] = 63;
     }
+    pack_scale_min_k4(ls, lm, packed);
     *d = fp32_to_fp16(max_scale / 63.0f);
     *dmin = fp32_to_fp16(max_min / 63.0f);
     // Re-round every element against the scale and min the block will hold.
@@ -243,15 +229,84 @@ void fit_q45_k(const float* x, uint8_t* L, uint8_t* packed, half_bits* d, half_b
 
 }  // namespace
 
+// ---- packers (shared with the refining quantizers, k_quantize_refine.cpp) ----
+
+void pack_2bit(const uint8_t* L, uint8_t* qs) {
+    for (int h = 0; h < QK_K; h += 128)
+        for (int l = 0; l < 32; ++l)
+            qs[h / 4 + l] = (uint8_t)(L[h + l] | L[h + l + 32] << 2 | L[h + l + 64] << 4 | L[h + l + 96] << 6);
+}
+
+void pack_scale_min_k4(const uint8_t* sc, const uint8_t* mn, uint8_t* packed) {
+    std::memset(packed, 0, K_SCALE_SIZE);
+    for (int j = 0; j < 8; ++j) {
+        if (j < 4) {
+            packed[j] = sc[j];
+            packed[j + 4] = mn[j];
+        } else {
+            packed[j + 4] = (uint8_t)((sc[j] & 0xF) | (mn[j] & 0xF) << 4);
+            packed[j - 4] |= (uint8_t)((sc[j] >> 4) << 6);
+            packed[j] |= (uint8_t)((mn[j] >> 4) << 6);
+        }
+    }
+}
+
+void pack_q4_k_qs(const uint8_t* L, uint8_t* qs) {
+    for (int c = 0; c < 4; ++c)
+        for (int l = 0; l < 32; ++l) qs[32 * c + l] = (uint8_t)(L[64 * c + l] | L[64 * c + 32 + l] << 4);
+}
+
+void pack_q5_k_qs(const uint8_t* L, uint8_t* qs, uint8_t* qh) {
+    std::memset(qh, 0, QK_K / 8);
+    for (int c = 0; c < 4; ++c) {
+        for (int l = 0; l < 32; ++l) {
+            const int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
+            qs[32 * c + l] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
+            qh[l] |= (uint8_t)(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+        }
+    }
+}
+
+void pack_q6_k_qs(const int8_t* L, uint8_t* ql_out, uint8_t* qh_out) {
+    for (int h = 0; h < 2; ++h) {
+        const int8_t* Lh = L + 128 * h;
+        uint8_t* ql = ql_out + 64 * h;
+        uint8_t* qh = qh_out + 32 * h;
+        for (int l = 0; l < 32; ++l) {
+            const int q1 = Lh[l], q2 = Lh[l + 32], q3 = Lh[l + 64], q4 = Lh[l + 96];
+            ql[l] = (uint8_t)((q1 & 0xF) | (q3 & 0xF) << 4);
+            ql[l + 32] = (uint8_t)((q2 & 0xF) | (q4 & 0xF) << 4);
+            qh[l] = (uint8_t)((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
+        }
+    }
+}
+
+void pack_q3_k_scales(const int8_t* sc, uint8_t* scales) {
+    std::memset(scales, 0, 12);
+    for (int g = 0; g < 16; ++g) {
+        const int l = sc[g] + 32;
+        if (g < 8) scales[g] = (uint8_t)(l & 0xF);
+        else scales[g - 8] |= (uint8_t)((l & 0xF) << 4);
+        scales[8 + g % 4] |= (uint8_t)((l >> 4) << (2 * (g / 4)));
+    }
+}
+
+void pack_q3_k_qs(const int8_t* L, uint8_t* hmask, uint8_t* qs) {
+    std::memset(hmask, 0, QK_K / 8);
+    uint8_t low[QK_K];
+    for (int e = 0; e < QK_K; ++e) {
+        if (L[e] > 3) hmask[e % 32] |= (uint8_t)(1u << (e / 32));
+        low[e] = (uint8_t)(L[e] & 3);
+    }
+    pack_2bit(low, qs);
+}
+
 void quantize_q4_k(const float* x, void* dst, int64_t n) {
     block_q4_K* y = (block_q4_K*)dst;
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
         fit_q45_k<15>(x, L, y[i].scales, &y[i].d, &y[i].dmin, -1.0f, 20);
-        // 32-byte runs: low nibbles elements 64c..64c+31, high nibbles 64c+32..64c+63
-        for (int c = 0; c < 4; ++c)
-            for (int l = 0; l < 32; ++l)
-                y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | L[64 * c + 32 + l] << 4);
+        pack_q4_k_qs(L, y[i].qs);
     }
 }
 
@@ -260,14 +315,7 @@ void quantize_q5_k(const float* x, void* dst, int64_t n) {
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
         fit_q45_k<31>(x, L, y[i].scales, &y[i].d, &y[i].dmin, -0.5f, 15);
-        std::memset(y[i].qh, 0, sizeof y[i].qh);
-        for (int c = 0; c < 4; ++c) {
-            for (int l = 0; l < 32; ++l) {
-                const int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
-                y[i].qs[32 * c + l] = (uint8_t)((lo & 0xF) | (hi & 0xF) << 4);
-                y[i].qh[l] |= (uint8_t)(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
-            }
-        }
+        pack_q5_k_qs(L, y[i].qs, y[i].qh);
     }
 }
 
@@ -300,18 +348,7 @@ void quantize_q6_k(const float* x, void* dst, int64_t n) {
             for (int l = 0; l < 16; ++l)
                 L[16 * g + l] = (int8_t)(clampi(nearest_int(x[16 * g + l] / dl), -32, 31) + 32);
         }
-        // per 128-element half h: ql[64h + l (+32)] low/high nibbles, qh[32h + l] 2 bits each
-        for (int h = 0; h < 2; ++h) {
-            const int8_t* Lh = L + 128 * h;
-            uint8_t* ql = y[i].ql + 64 * h;
-            uint8_t* qh = y[i].qh + 32 * h;
-            for (int l = 0; l < 32; ++l) {
-                const int q1 = Lh[l], q2 = Lh[l + 32], q3 = Lh[l + 64], q4 = Lh[l + 96];
-                ql[l] = (uint8_t)((q1 & 0xF) | (q3 & 0xF) << 4);
-                ql[l + 32] = (uint8_t)((q2 & 0xF) | (q4 & 0xF) << 4);
-                qh[l] = (uint8_t)((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
-            }
-        }
+        pack_q6_k_qs(L, y[i].ql, y[i].qh);
     }
 }
 
@@ -363,17 +400,14 @@ void quantize_q3_k(const float* x, void* dst, int64_t n) {
             scales[g] = make_q3_quants(16, 4, x + 16 * g, L + 16 * g);
             if (std::fabs(scales[g]) > amax) { amax = std::fabs(scales[g]); max_scale = scales[g]; }
         }
-        std::memset(y[i].scales, 0, sizeof y[i].scales);
         if (max_scale != 0.0f) {
             const float iscale = -32.0f / max_scale;
-            for (int g = 0; g < 16; ++g) {
-                const int l = clampi((int8_t)nearest_int(iscale * scales[g]), -32, 31) + 32;
-                if (g < 8) y[i].scales[g] = (uint8_t)(l & 0xF);
-                else y[i].scales[g - 8] |= (uint8_t)((l & 0xF) << 4);
-                y[i].scales[8 + g % 4] |= (uint8_t)((l >> 4) << (2 * (g / 4)));
-            }
+            int8_t ls[16];
+            for (int g = 0; g < 16; ++g) ls[g] = (int8_t)clampi((int8_t)nearest_int(iscale * scales[g]), -32, 31);
+            pack_q3_k_scales(ls, y[i].scales);
             y[i].d = fp32_to_fp16(1.0f / iscale);
         } else {
+            std::memset(y[i].scales, 0, sizeof y[i].scales);   // as ggml: all bytes 0 (scales -32, d 0)
             y[i].d = fp32_to_fp16(0.0f);
         }
         int8_t sc[16];
@@ -383,14 +417,7 @@ void quantize_q3_k(const float* x, void* dst, int64_t n) {
             if (dl == 0.0f) continue;
             for (int l = 0; l < 16; ++l) L[16 * g + l] = (int8_t)(clampi(nearest_int(x[16 * g + l] / dl), -4, 3) + 4);
         }
-        // level 0..7: high bit into hmask (element e at hmask[e%32] bit e/32), low 2 bits packed
-        std::memset(y[i].hmask, 0, sizeof y[i].hmask);
-        uint8_t low[QK_K];
-        for (int e = 0; e < QK_K; ++e) {
-            if (L[e] > 3) y[i].hmask[e % 32] |= (uint8_t)(1u << (e / 32));
-            low[e] = (uint8_t)(L[e] & 3);
-        }
-        pack_2bit(low, y[i].qs);
+        pack_q3_k_qs(L, y[i].hmask, y[i].qs);
     }
 }
 

@@ -30,6 +30,15 @@ void quantize_q4_k(const float* src, void* dst, int64_t n);
 void quantize_q5_k(const float* src, void* dst, int64_t n);
 void quantize_q6_k(const float* src, void* dst, int64_t n);
 
+// Block packers (k_quantize.cpp), from levels L (0..2^bits-1) and integer sub-scales.
+void pack_2bit(const uint8_t* L, uint8_t* qs);                                // Q2_K qs
+void pack_scale_min_k4(const uint8_t* sc, const uint8_t* mn, uint8_t* packed);  // 8+8 six-bit
+void pack_q4_k_qs(const uint8_t* L, uint8_t* qs);
+void pack_q5_k_qs(const uint8_t* L, uint8_t* qs, uint8_t* qh);
+void pack_q6_k_qs(const int8_t* L, uint8_t* ql, uint8_t* qh);
+void pack_q3_k_scales(const int8_t* sc, uint8_t* scales);                      // sc -32..31
+void pack_q3_k_qs(const int8_t* L, uint8_t* hmask, uint8_t* qs);
+
 // AVX2 kernels (k_quants_avx2.cpp); only defined when that file is compiled for AVX2.
 #if defined(__x86_64__) || defined(_M_X64)
 #define LLMRT_KQ_HAVE_AVX2 1

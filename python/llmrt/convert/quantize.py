@@ -13,7 +13,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGML_QUANT_VERSION, GGMLQuantizationType as T, GGUFReader, GGUFValueType
 
 from . import mix
-from .encode import Encoder, decode
+from .encode import METHODS, Encoder, decode
 from .errors import ConvertError
 from .progress import Progress
 from .writer import StreamWriter
@@ -45,8 +45,12 @@ def _rows_of(t) -> tuple[tuple[int, ...], int, int]:
 
 
 def quantize_file(src: str | Path, dst: str | Path, qtype: str, threads: int | None = None,
-                  progress: bool | None = None) -> Path:
+                  progress: bool | None = None, method: str = "ggml") -> Path:
+    """method: "ggml" (the bytes llama-quantize writes) or "refine" (lower squared error per
+    block, never higher); see encode.py."""
     src, dst = Path(src), Path(dst)
+    if method not in METHODS:
+        raise ConvertError(f"unknown quantizer method {method!r} (one of {', '.join(METHODS)})")
     ftype, _ = mix.file_type(qtype)
     try:
         reader = GGUFReader(src)
@@ -67,7 +71,7 @@ def quantize_file(src: str | Path, dst: str | Path, qtype: str, threads: int | N
     w.gguf.add_file_type(ftype)
     w.gguf.add_quantization_version(GGML_QUANT_VERSION)
     sizes = {n: w.add_tensor(n, _rows_of(tensors[n])[0], types[n]) for n in order}
-    encode = Encoder(threads)
+    encode = Encoder(threads, method)
     bar = Progress(sum(sizes.values()), len(order), enabled=progress, label="quantize ")
     try:
         w.begin()

@@ -1,0 +1,128 @@
+// Refining quantizers for the symmetric 32-element types Q4_0, Q5_0, Q8_0 (see quant/refine.h).
+//
+// ggml's reference takes d = max / -levels: the element of largest magnitude lands exactly on
+// the end level and every other element rounds against that step, whatever the error. Here each
+// block scans steps d = max / t for t from the level count + 0.5 down to 0.6 of it, on both
+// ends of the asymmetric level range (-h..h-1), refits each one's least-squares step for its
+// rounded levels, rounds that to fp16 and re-rounds the levels against it: the step with the
+// smallest squared error is kept, and ggml's own block where that is no better.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "quant/blocks.h"
+#include "quant/refine.h"
+#include "runtime/fp16.h"
+
+namespace llmrt {
+namespace {
+
+// Nearest integer to v clamped to lo..hi (ties to even), through the float mantissa: clamping
+// first keeps |v| small enough for the 1.5 * 2^23 trick, and this inlines where lrintf may not.
+inline int round_clamped(float v, int lo, int hi) {
+    v = std::min(std::max(v, (float)lo), (float)hi) + 12582912.0f;
+    int32_t bits;
+    std::memcpy(&bits, &v, 4);
+    return (bits & 0x007fffff) - 0x00400000;
+}
+
+constexpr int kSteps = 12;      // candidate steps per end of the level range
+constexpr float kSpan = 0.4f;   // ... from top + 0.5 down to (1 - kSpan) * top levels
+
+// Levels of x against step d, clamped to lo..hi; returns the squared error.
+float round_block(const float* x, float d, int lo, int hi, int* q) {
+    float err = 0.0f;
+    if (d == 0.0f) {
+        for (int i = 0; i < 32; ++i) { q[i] = 0; err += x[i] * x[i]; }
+        return err;
+    }
+    const float id = 1.0f / d;
+    for (int i = 0; i < 32; ++i) {
+        q[i] = round_clamped(x[i] * id, lo, hi);
+        const float e = d * (float)q[i] - x[i];
+        err += e * e;
+    }
+    return err;
+}
+
+// The best fp16 step found for x with levels lo..hi (signed); q receives its levels.
+float search_step(const float* x, int lo, int hi, int* q) {
+    float amax = 0.0f, mx = 0.0f;
+    for (int i = 0; i < 32; ++i)
+        if (std::fabs(x[i]) > amax) { amax = std::fabs(x[i]); mx = x[i]; }
+    if (amax == 0.0f) {
+        for (int i = 0; i < 32; ++i) q[i] = 0;
+        return 0.0f;
+    }
+    float best_d = 0.0f, best_err = INFINITY;
+    int tq[32];
+    for (int end = 0; end < 2; ++end) {
+        const float top = end == 0 ? (float)-lo : (float)hi;   // the largest element at level -top or +top
+        const float sign = end == 0 ? -1.0f : 1.0f;
+        for (int k = 0; k <= kSteps; ++k) {
+            const float t = top + 0.5f - (kSpan * top + 0.5f) * (float)k / (float)kSteps;
+            round_block(x, mx / (sign * t), lo, hi, tq);
+            float sxq = 0.0f, sqq = 0.0f;
+            for (int i = 0; i < 32; ++i) { sxq += x[i] * (float)tq[i]; sqq += (float)(tq[i] * tq[i]); }
+            if (sqq == 0.0f) continue;
+            const float d = fp16_to_fp32(fp32_to_fp16(sxq / sqq));
+            const float err = round_block(x, d, lo, hi, tq);
+            if (err < best_err) { best_err = err; best_d = d; }
+        }
+    }
+    round_block(x, best_d, lo, hi, q);
+    return best_d;
+}
+
+float block_sse(const float* x, const float* y) {
+    double e = 0.0;
+    for (int i = 0; i < 32; ++i) { const double d = (double)x[i] - y[i]; e += d * d; }
+    return (float)e;
+}
+
+template <class Block>
+void refine_rows(GGMLType type, int lo, int hi, void (*pack)(const int* q, Block& b), const float* x, void* dst,
+                 int64_t n) {
+    const TypeTraits& t = type_traits(type);
+    Block* out = (Block*)dst;
+    float y[32];
+    int q[32];
+    for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+        t.quantize(x, &out[i], 32);
+        t.dequantize(&out[i], y, 32);
+        const float ref_err = block_sse(x, y);
+        if (ref_err == 0.0f) continue;
+        Block mine;
+        mine.d = fp32_to_fp16(search_step(x, lo, hi, q));
+        pack(q, mine);
+        t.dequantize(&mine, y, 32);
+        if (block_sse(x, y) < ref_err) out[i] = mine;
+    }
+}
+
+// The level fields of each type, from signed levels.
+void pack_q4_0(const int* q, block_q4_0& b) {
+    for (int j = 0; j < 16; ++j) b.qs[j] = (uint8_t)((q[j] + 8) | (q[j + 16] + 8) << 4);
+}
+
+void pack_q5_0(const int* q, block_q5_0& b) {
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) b.qs[j] = (uint8_t)(((q[j] + 16) & 0xF) | ((q[j + 16] + 16) & 0xF) << 4);
+    for (int j = 0; j < 32; ++j) qh |= (uint32_t)(((q[j] + 16) >> 4) & 1) << j;
+    std::memcpy(b.qh, &qh, 4);
+}
+
+void pack_q8_0(const int* q, block_q8_0& b) {
+    for (int j = 0; j < 32; ++j) b.qs[j] = (int8_t)q[j];
+}
+
+}  // namespace
+
+namespace refine {
+void quantize_q4_0(const float* x, void* dst, int64_t n) { refine_rows<block_q4_0>(GGMLType::Q4_0, -8, 7, pack_q4_0, x, dst, n); }
+void quantize_q5_0(const float* x, void* dst, int64_t n) { refine_rows<block_q5_0>(GGMLType::Q5_0, -16, 15, pack_q5_0, x, dst, n); }
+// -128 stays out: the int8 dot kernels take |q| through a sign trick that overflows there.
+void quantize_q8_0(const float* x, void* dst, int64_t n) { refine_rows<block_q8_0>(GGMLType::Q8_0, -127, 127, pack_q8_0, x, dst, n); }
+}  // namespace refine
+
+}  // namespace llmrt
