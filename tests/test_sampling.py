@@ -408,3 +408,32 @@ def test_bad_inputs_raise():
 def test_ignore_eos_bans_end_of_generation():
     chain = build_chain(SamplingParams(seed=1, temp=0.0, ignore_eos=True), 4, eog_tokens=[3])
     assert chain.sample(logits_of(P4)) == 2
+
+
+@pytest.mark.parametrize("params", [
+    dict(temp=0.0),
+    dict(temp=0.0, penalty_repeat=1.3, penalty_present=0.5, top_k=5, top_p=0.5, min_p=0.2),
+    dict(temp=0.0, logit_bias={3: 5.0, 7: -np.inf}, dry_multiplier=0.8, top_n_sigma=1.0),
+])
+def test_temperature_zero_shortcut_equals_the_full_chain(params):
+    """A temperature-0 chain takes the argmax after the logit-changing samplers; the full chain
+    (every sampler, then the draw) must pick the same token, with history-dependent samplers."""
+    rng = np.random.default_rng(5)
+    fast = build_chain(SamplingParams(seed=1, **params), n_vocab=64)
+    full = fast.clone()
+    full.greedy = False
+    assert fast.greedy
+    for _ in range(40):
+        logits = (rng.standard_normal(64) * 3).astype(np.float32)
+        a, b = fast.sample(logits), full.sample(logits)
+        assert a == b
+        fast.accept(a)
+        full.accept(b)
+
+
+@pytest.mark.parametrize("params", [dict(temp=0.5), dict(temp=0.0, xtc_probability=0.5, xtc_threshold=0.1),
+                                    dict(temp=0.0, dynatemp_range=0.5), dict(temp=0.0, samplers="top_k"),
+                                    dict(temp=0.0, typ_p=0.5),  # typical-p may drop the top token
+                                    dict(temp=0.0, samplers="top_k;penalties;temperature")])
+def test_temperature_zero_shortcut_only_when_the_argmax_is_certain(params):
+    assert not build_chain(SamplingParams(seed=1, **params), n_vocab=64).greedy

@@ -206,6 +206,9 @@ class Sampler:
     (greedy, dist, mirostat) sets `cands.selected`. `accept` sees every token the chain emits."""
 
     name = "sampler"
+    # True for samplers that only drop candidates and always keep the most likely one (top-k,
+    # top-p, min-p, typical, top-n-sigma): a temperature-0 chain may skip them (SamplerChain).
+    keeps_max = False
 
     def apply(self, cands: Candidates) -> None:
         raise NotImplementedError

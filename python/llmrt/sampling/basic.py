@@ -127,6 +127,7 @@ class TopK(Sampler):
     """Keep the k highest logits, sorted. k <= 0 disables it (0 and -1 are accepted)."""
 
     name = "top-k"
+    keeps_max = True
 
     def __init__(self, k: int):
         check(isinstance(k, (int, np.integer)) and k >= -1, f"top_k must be an int >= -1 (<= 0 disables), got {k!r}")
@@ -143,6 +144,7 @@ class TopP(Sampler):
     and at least min_keep tokens. p >= 1 disables it."""
 
     name = "top-p"
+    keeps_max = True
 
     def __init__(self, p: float, min_keep: int = 0):
         check_finite(top_p=p)
@@ -178,6 +180,7 @@ class MinP(Sampler):
     """Keep tokens with p >= p_min * p_max, i.e. logit >= max_logit + log(p_min), at least min_keep."""
 
     name = "min-p"
+    keeps_max = True
 
     def __init__(self, p: float, min_keep: int = 0):
         check_finite(min_p=p)
@@ -218,6 +221,10 @@ class Typical(Sampler):
         self.p = float(p)
         self.min_keep = int(min_keep)
 
+    @property
+    def keeps_max(self) -> bool:
+        return self.p >= 1.0  # when active it may drop the most likely token
+
     def apply(self, cands: Candidates) -> None:
         if self.p >= 1.0:
             return
@@ -240,6 +247,7 @@ class TopNSigma(Sampler):
     become -inf, as in llama.cpp, and the set ends sorted with its probabilities. n <= 0 disables."""
 
     name = "top-n-sigma"
+    keeps_max = True
 
     def __init__(self, n: float):
         check_finite(top_n_sigma=n)
@@ -286,8 +294,12 @@ class XTC(_Seeded):
         self.min_keep = int(min_keep)
         super().__init__(seed)
 
+    @property
+    def active(self) -> bool:
+        return self.probability > 0.0 and self.threshold <= 0.5
+
     def apply(self, cands: Candidates) -> None:
-        if self.probability <= 0.0 or self.threshold > 0.5 or cands.size < 2:
+        if not self.active or cands.size < 2:
             return
         chance = self._rng.random(dtype=np.float32)
         if chance > np.float32(self.probability):

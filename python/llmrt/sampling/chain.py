@@ -148,15 +148,27 @@ class SamplerChain:
     sequence (llama.cpp also accepts the prompt tokens, so penalties and DRY see them).
     """
 
-    def __init__(self, samplers: Iterable[Sampler], seed: int | None = None):
+    def __init__(self, samplers: Iterable[Sampler], seed: int | None = None, *, greedy: bool = False):
         self.samplers: list[Sampler] = list(samplers)
         self.seed = seed       # the seed in use (resolved), for reporting
         self.last: Candidates | None = None  # candidate set of the latest sample(): ids, probs
+        # A temperature-0 chain (build_chain decides) picks the first maximum of the logits as
+        # the logit-changing samplers (bias, penalties, DRY) leave them: the truncating samplers,
+        # the temperature and the draw cannot change that token, and over a 50k-262k vocabulary
+        # skipping them saves ~0.3-0.5 ms per token and sequence.
+        self.greedy = greedy
 
     def sample(self, logits: np.ndarray, allowed_mask: np.ndarray | None = None) -> int:
         """logits: (n_vocab,) float32, not modified. allowed_mask: (n_vocab,) bool or None
         (a grammar's mask: disallowed tokens are removed before the first sampler)."""
         cands = Candidates.from_logits(logits, allowed_mask)
+        if self.greedy:
+            for s in self.samplers:
+                if isinstance(s, (LogitBias, Penalties, DRY)):
+                    s.apply(cands)
+            cands.selected = int(np.argmax(cands.logits))
+            self.last = cands
+            return cands.token(cands.selected)
         for s in self.samplers:
             s.apply(cands)
         if cands.selected < 0:
@@ -174,7 +186,7 @@ class SamplerChain:
         self.last = None
 
     def clone(self) -> "SamplerChain":
-        return SamplerChain([s.clone() for s in self.samplers], self.seed)
+        return SamplerChain([s.clone() for s in self.samplers], self.seed, greedy=self.greedy)
 
     def __repr__(self) -> str:
         return f"SamplerChain({' -> '.join(s.name for s in self.samplers)}, seed={self.seed})"
@@ -218,7 +230,20 @@ def build_chain(params: SamplingParams | None = None, n_vocab: int | None = None
         chain.append(_make(name, params, seed, n_vocab, n_ctx, n_ctx_train, dry_breakers,
                            token_text, tokenize))
     chain.append(Dist(seed))
-    return SamplerChain(chain, seed)
+    greedy = params.temp <= 0.0 and params.dynatemp_range <= 0.0 and _argmax_is_certain(chain)
+    return SamplerChain(chain, seed, greedy=greedy)
+
+
+def _argmax_is_certain(chain: list[Sampler]) -> bool:
+    """True when a temperature-0 chain always emits the first max of the logits as the bias,
+    penalties and DRY leave them (SamplerChain.greedy): those come first, then only samplers
+    that keep the top token (an active XTC or typical-p may drop it), then the temperature."""
+    i = 0
+    while i < len(chain) and isinstance(chain[i], (LogitBias, Penalties, DRY)):
+        i += 1
+    while i < len(chain) and (chain[i].keeps_max or (isinstance(chain[i], XTC) and not chain[i].active)):
+        i += 1
+    return i == len(chain) - 2 and isinstance(chain[i], Temperature) and isinstance(chain[-1], Dist)
 
 
 def _make(name, p: SamplingParams, seed, n_vocab, n_ctx, n_ctx_train, dry_breakers,
