@@ -21,24 +21,11 @@ def test_dot_group_f16_matches_reference(group, n):
     assert np.all(np.abs(ref - exact) <= 1e-5 * scale)
 
 
-@pytest.mark.parametrize("group", [1, 3, 4, 6, 9])
-@pytest.mark.parametrize("n", [5, 64, 136])
-def test_axpy_group_f16_matches_reference(group, n):
-    rng = np.random.default_rng(group * 100 + n)
-    y = rng.standard_normal((group, n)).astype(np.float32)
-    alpha = rng.standard_normal(group).astype(np.float32)
-    v = rng.standard_normal(n).astype(np.float16).view(np.uint16)
-    fast = _core.axpy_group_f16(y, alpha, v)
-    ref = _core.axpy_group_f16(y, alpha, v, reference=True)
-    np.testing.assert_allclose(fast, ref, rtol=1e-6, atol=1e-6)
-    assert not np.array_equal(fast, y)
-
-
 def test_group_kernels_reject_mismatched_shapes():
     with pytest.raises(ValueError):
         _core.dot_group_f16(np.zeros((2, 8), np.float32), np.zeros(7, np.uint16))
     with pytest.raises(ValueError):
-        _core.axpy_group_f16(np.zeros((2, 8), np.float32), np.zeros(3, np.float32), np.zeros(8, np.uint16))
+        _core.axpy_tile_f16(np.zeros((2, 8), np.float32), np.zeros((2, 3), np.float32), np.zeros((4, 8), np.uint16))
 
 
 @pytest.mark.parametrize("act", [0, 1])
@@ -58,3 +45,17 @@ def test_gated_activation_matches_libm_reference(act):
     # z itself carries float32 rounding (~6e-8 |z|), which exp turns into relative error
     tol = (2e-6 + 1e-7 * np.abs(z)) * np.abs(exact) + 1e-30  # below 1e-30: exp clamped at 88
     assert np.all(np.abs(fast - exact) <= tol)
+
+
+@pytest.mark.parametrize("group", [1, 3, 4, 7])
+@pytest.mark.parametrize("rows,n", [(1, 64), (32, 64), (17, 256), (5, 12)])
+def test_axpy_tile_f16_matches_reference(group, rows, n):
+    rng = np.random.default_rng(group * 100 + rows + n)
+    y = rng.standard_normal((group, n)).astype(np.float32)
+    p = rng.random((group, rows)).astype(np.float32)
+    v = rng.standard_normal((rows, n)).astype(np.float16)
+    fast = _core.axpy_tile_f16(y, p, v.view(np.uint16))
+    ref = _core.axpy_tile_f16(y, p, v.view(np.uint16), reference=True)
+    exact = y.astype(np.float64) + p.astype(np.float64) @ v.astype(np.float64)
+    np.testing.assert_allclose(fast, exact, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ref, exact, rtol=1e-5, atol=1e-5)

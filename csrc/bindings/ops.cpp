@@ -3,6 +3,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <vector>
+
 #include "bindings/bindings.h"
 #include "ops/activations.h"
 #include "ops/vec.h"
@@ -26,13 +28,16 @@ py::array_t<float> dot_group_f16(Floats2D q, Halves k, bool reference) {
     return out;
 }
 
-py::array_t<float> axpy_group_f16(Floats2D y, Floats2D alpha, Halves v, bool reference) {
-    if (y.ndim() != 2 || v.ndim() != 1 || y.shape(1) != v.shape(0) || alpha.size() != y.shape(0))
-        throw InvalidArgument("axpy_group_f16: y (group, n), alpha (group,) and v (n,) expected");
+py::array_t<float> axpy_tile_f16(Floats2D y, Floats2D p, Halves v, bool reference) {
+    if (y.ndim() != 2 || p.ndim() != 2 || v.ndim() != 2 || p.shape(0) != y.shape(0) || p.shape(1) != v.shape(0) ||
+        v.shape(1) != y.shape(1))
+        throw InvalidArgument("axpy_tile_f16: y (group, n), p (group, rows) and v (rows, n) expected");
     py::array_t<float> out({y.shape(0), y.shape(1)});
     std::copy(y.data(), y.data() + y.size(), out.mutable_data());
-    pick(reference).axpy_group_f16(out.mutable_data(), y.shape(1), alpha.data(), (int)y.shape(0), v.data(),
-                                   v.shape(0));
+    std::vector<const uint16_t*> rows((size_t)v.shape(0));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = v.data() + i * v.shape(1);
+    pick(reference).axpy_tile_f16(out.mutable_data(), y.shape(1), p.data(), p.shape(1), (int)y.shape(0), rows.data(),
+                                  (int)rows.size(), y.shape(1));
     return out;
 }
 
@@ -52,8 +57,8 @@ py::array_t<float> gated_activation(int act, Floats2D gate, Floats2D up, bool re
 void bind_ops(py::module_& m) {
     m.def("dot_group_f16", &dot_group_f16, py::arg("q"), py::arg("k"), py::arg("reference") = false,
           "out[j] = q[j] . k for an fp16 row k (the attention score kernel).");
-    m.def("axpy_group_f16", &axpy_group_f16, py::arg("y"), py::arg("alpha"), py::arg("v"),
-          py::arg("reference") = false, "y[j] + alpha[j] * v for an fp16 row v (the attention value kernel).");
+    m.def("axpy_tile_f16", &axpy_tile_f16, py::arg("y"), py::arg("p"), py::arg("v"), py::arg("reference") = false,
+          "y[j] + sum_i p[j, i] * v[i] for fp16 rows v (the attention value kernel over a tile of cells).");
     m.def("gated_activation", &gated_activation, py::arg("act"), py::arg("gate"), py::arg("up"),
           py::arg("reference") = false, "act(gate) * up; act 0 = SiLU, 1 = GELU (tanh form).");
 }

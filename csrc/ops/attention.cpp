@@ -36,13 +36,15 @@ inline void dot_kv(const VecKernels& vk, const float* q, int64_t stride, int gro
                    float* out) {
     for (int j = 0; j < group; ++j) out[j] = vk.dot_f32(q + j * stride, k, n);
 }
-inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group, const uint16_t* v,
-                    int n) {
-    vk.axpy_group_f16(y, stride, p, group, v, n);
+// y_j += sum_i p[j][i] * v_i over a tile of value rows.
+inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group,
+                    const uint16_t* const* v, int n_rows, int n) {
+    vk.axpy_tile_f16(y, stride, p, kTile, group, v, n_rows, n);
 }
-inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group, const float* v,
-                    int n) {
-    for (int j = 0; j < group; ++j) vk.axpy_f32(y + j * stride, p[j], v, n);
+inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group, const float* const* v,
+                    int n_rows, int n) {
+    for (int i = 0; i < n_rows; ++i)
+        for (int j = 0; j < group; ++j) vk.axpy_f32(y + j * stride, p[j * kTile + i], v[i], n);
 }
 
 template <typename T>
@@ -86,11 +88,9 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
                 part[j].l += p;
             }
         }
-        for (int i = 0; i < n; ++i) {
-            float p[kMaxGroup];
-            for (int j = 0; j < group; ++j) p[j] = scores[j][i];
-            axpy_kv(vk, part[0].acc, a.head_dim_v, p, group, v_base + cells[c0 + i] * v_stride, a.head_dim_v);
-        }
+        const T* v_rows[kTile];
+        for (int i = 0; i < n; ++i) v_rows[i] = v_base + cells[c0 + i] * v_stride;
+        axpy_kv(vk, part[0].acc, a.head_dim_v, &scores[0][0], group, v_rows, n, a.head_dim_v);
     }
 }
 

@@ -42,12 +42,14 @@ void dot_group_f16_ref(const float* q, int64_t stride, int group, const uint16_t
     for (int j = 0; j < group; ++j) out[j] = dot_f32_f16_ref(q + j * stride, k, n);
 }
 
-void axpy_group_f16_ref(float* y, int64_t stride, const float* alpha, int group, const uint16_t* v, int64_t n) {
-    for (int j = 0; j < group; ++j) axpy_f16_ref(y + j * stride, alpha[j], v, n);
+void axpy_tile_f16_ref(float* y, int64_t stride, const float* p, int64_t p_stride, int group,
+                       const uint16_t* const* v, int n_rows, int64_t n) {
+    for (int i = 0; i < n_rows; ++i)
+        for (int j = 0; j < group; ++j) axpy_f16_ref(y + j * stride, p[j * p_stride + i], v[i], n);
 }
 
 const VecKernels kReference{dot_f32_f16_ref, axpy_f16_ref,      f32_to_f16_ref,    f16_to_f32_ref, dot_f32_ref,
-                            scale_f32_ref,   axpy_f32_ref,      dot_group_f16_ref, axpy_group_f16_ref};
+                            scale_f32_ref,   axpy_f32_ref,      dot_group_f16_ref, axpy_tile_f16_ref};
 
 }  // namespace
 

@@ -13,12 +13,14 @@ struct VecKernels {
     float (*dot_f32)(const float* a, const float* b, int64_t n);
     void (*scale_f32)(float* y, float s, int64_t n);                          // y *= s
     void (*axpy_f32)(float* y, float alpha, const float* x, int64_t n);       // y += alpha * x
-    // Attention over grouped query heads: one fp16 K or V row serves `group` heads (rows of q /
-    // y `stride` floats apart), so each row is loaded and converted once, not once per head.
+    // Attention over grouped query heads: one fp16 K row serves `group` heads (rows of q
+    // `stride` floats apart), so each row is loaded and converted once, not once per head.
     void (*dot_group_f16)(const float* q, int64_t stride, int group, const uint16_t* k, int64_t n,
                           float* out);                                         // out[j] = q_j . k
-    void (*axpy_group_f16)(float* y, int64_t stride, const float* alpha, int group, const uint16_t* v,
-                           int64_t n);                                         // y_j += alpha[j] * v
+    // The value side of a tile of cells: y_j += sum_i p[j * p_stride + i] * v[i] (i < n_rows),
+    // each y_j loaded and stored once per tile instead of once per cell.
+    void (*axpy_tile_f16)(float* y, int64_t stride, const float* p, int64_t p_stride, int group,
+                          const uint16_t* const* v, int n_rows, int64_t n);
 };
 
 const VecKernels& vec_kernels();            // fastest for this CPU

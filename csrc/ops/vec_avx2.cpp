@@ -106,27 +106,30 @@ void dot_group_f16(const float* q, int64_t stride, int group, const uint16_t* k,
     }
 }
 
-void axpy_group_f16(float* y, int64_t stride, const float* alpha, int group, const uint16_t* v, int64_t n) {
+void axpy_tile_f16(float* y, int64_t stride, const float* p, int64_t p_stride, int group, const uint16_t* const* v,
+                   int n_rows, int64_t n) {
     for (int j0 = 0; j0 < group; j0 += 4) {
         const int g = group - j0 < 4 ? group - j0 : 4;
-        __m256 a[4];
-        for (int j = 0; j < g; ++j) a[j] = _mm256_set1_ps(alpha[j0 + j]);
         float* yj = y + j0 * stride;
-        int64_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            const __m256 vv = load_f16(v + i);
-            for (int j = 0; j < g; ++j) {
-                float* p = yj + j * stride + i;
-                _mm256_storeu_ps(p, _mm256_fmadd_ps(a[j], vv, _mm256_loadu_ps(p)));
+        const float* pj = p + j0 * p_stride;
+        int64_t d = 0;
+        for (; d + 8 <= n; d += 8) {
+            __m256 acc[4];
+            for (int j = 0; j < g; ++j) acc[j] = _mm256_loadu_ps(yj + j * stride + d);
+            for (int i = 0; i < n_rows; ++i) {
+                const __m256 vv = load_f16(v[i] + d);
+                for (int j = 0; j < g; ++j) acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(pj[j * p_stride + i]), vv, acc[j]);
             }
+            for (int j = 0; j < g; ++j) _mm256_storeu_ps(yj + j * stride + d, acc[j]);
         }
-        for (; i < n; ++i)
-            for (int j = 0; j < g; ++j) yj[j * stride + i] += alpha[j0 + j] * fp16_to_fp32(v[i]);
+        for (; d < n; ++d)
+            for (int i = 0; i < n_rows; ++i)
+                for (int j = 0; j < g; ++j) yj[j * stride + d] += pj[j * p_stride + i] * fp16_to_fp32(v[i][d]);
     }
 }
 
 const VecKernels kAvx2{dot_f32_f16, axpy_f16, f32_to_f16,    f16_to_f32,    dot_f32,
-                       scale_f32,   axpy_f32, dot_group_f16, axpy_group_f16};
+                       scale_f32,   axpy_f32, dot_group_f16, axpy_tile_f16};
 
 }  // namespace
 
