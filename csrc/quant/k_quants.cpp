@@ -277,6 +277,7 @@ void register_k_types(TypeTraits* table) {
     if (avx2) {
         table[(uint32_t)GGMLType::Q4_K].vec_dot_multi = vec_dot_multi_q4_k_avx2;
         table[(uint32_t)GGMLType::Q6_K].vec_dot_multi = vec_dot_multi_q6_k_avx2;
+        table[(uint32_t)GGMLType::Q4_K].vec_dot_tile = vec_dot_tile_q4_k_avx2;
     }
 #endif
     table[(uint32_t)GGMLType::Q4_K].unpack = unpack_q45_k<false>;

@@ -50,6 +50,8 @@ float vec_dot_q6_k_avx2(int64_t n, const void* w, const void* a);
 // 1..4 activation rows at once (VecDotMultiFn).
 void vec_dot_multi_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
 void vec_dot_multi_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out);
+// 4-row tiles (VecDotTileFn, k_tile_avx2.cpp)
+void vec_dot_tile_q4_k_avx2(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
 #endif
 
 // Q4_K / Q5_K: 8 six-bit scales and 8 six-bit mins packed into 12 bytes.

@@ -16,30 +16,17 @@
 #include "quant/blocks.h"
 #include "quant/legacy_avx2_formats.h"
 #include "quant/legacy_kernels.h"
+#include "quant/tile_avx2.h"
 #include "quant/types.h"
 
 namespace llmrt::avx2 {
 namespace {
 
-// Row order in the lanes. Two rows are unpacked side by side as lo = [ra e0-15 | rb e0-15] and
-// hi = [ra e16-31 | rb e16-31]; a 64-bit unpack of the pairs (0, 1) and (2, 3) then yields
-// chunk k of all four rows in lane order 0, 2, 1, 3 without any cross-lane permute.
-constexpr int kLaneRow[4] = {0, 2, 1, 3};
-
-struct RowPair {
-    __m256i lo, hi;
-};
 // The formats' default: unpack each row to [e0-15 | e16-31], then regroup the lanes.
 template <typename F>
 inline RowPair row_pair(const typename F::Block& a, const typename F::Block& b) {
     const __m256i qa = F::quants(a), qb = F::quants(b);
     return {_mm256_permute2x128_si256(qa, qb, 0x20), _mm256_permute2x128_si256(qa, qb, 0x31)};
-}
-// 4-bit formats: the two rows' 16 packed bytes side by side, then one mask/shift for both.
-inline RowPair nibble_pair(const uint8_t* qa, const uint8_t* qb) {
-    const __m256i x = _mm256_loadu2_m128i((const __m128i*)qb, (const __m128i*)qa);
-    const __m256i mask = _mm256_set1_epi8(0x0F);
-    return {_mm256_and_si256(x, mask), _mm256_and_si256(_mm256_srli_epi16(x, 4), mask)};
 }
 template <>
 inline RowPair row_pair<Q4_0>(const block_q4_0& a, const block_q4_0& b) { return nibble_pair(a.qs, b.qs); }
@@ -48,46 +35,6 @@ inline RowPair row_pair<Q4_1>(const block_q4_1& a, const block_q4_1& b) { return
 inline RowPair q8_pair(const block_q8_0& a, const block_q8_0& b) {
     return {_mm256_loadu2_m128i((const __m128i*)b.qs, (const __m128i*)a.qs),
             _mm256_loadu2_m128i((const __m128i*)(b.qs + 16), (const __m128i*)(a.qs + 16))};
-}
-
-// v[k] = chunk k (elements 8k .. 8k+7) of the rows, in lane order kLaneRow.
-inline void chunks(const RowPair& p01, const RowPair& p23, __m256i v[4]) {
-    v[0] = _mm256_unpacklo_epi64(p01.lo, p23.lo);
-    v[1] = _mm256_unpackhi_epi64(p01.lo, p23.lo);
-    v[2] = _mm256_unpacklo_epi64(p01.hi, p23.hi);
-    v[3] = _mm256_unpackhi_epi64(p01.hi, p23.hi);
-}
-
-// Chunk k (8 bytes) of an activation block in all four 64-bit lanes.
-inline __m256i act_chunk(const block_a8_32& y, int k) {
-    int64_t c;
-    std::memcpy(&c, y.qs + 8 * k, 8);
-    return _mm256_set1_epi64x(c);
-}
-
-// The first two halves of each row's block (d, and m where the format has one; else the first
-// quant bytes, ignored), as [d d d d ...] and [m m ...], two lanes per row in lane order kLaneRow:
-// per-row scalars lined up with the two int32 sums of each row.
-struct RowScales {
-    __m256 d, m;
-};
-template <typename Block>
-inline RowScales row_scales(const Block* const b[4], int64_t i) {
-    uint32_t h[4];
-    for (int l = 0; l < 4; ++l) std::memcpy(&h[l], &b[kLaneRow[l]][i], 4);
-    const __m256 x = _mm256_cvtph_ps(_mm_setr_epi32((int)h[0], (int)h[1], (int)h[2], (int)h[3]));
-    return {_mm256_permutevar8x32_ps(x, _mm256_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6)),
-            _mm256_permutevar8x32_ps(x, _mm256_setr_epi32(1, 1, 3, 3, 5, 5, 7, 7))};
-}
-
-// Lanes (2l, 2l + 1) of acc summed: the result of row kLaneRow[l].
-inline void store_rows(__m256 acc, float* out, int stride) {
-    const __m256 h = _mm256_hadd_ps(acc, acc);
-    const __m128 hi = _mm256_extractf128_ps(h, 1);
-    out[kLaneRow[0] * stride] = _mm256_cvtss_f32(h);
-    out[kLaneRow[1] * stride] = _mm256_cvtss_f32(_mm256_permute_ps(h, 1));
-    out[kLaneRow[2] * stride] = _mm_cvtss_f32(hi);
-    out[kLaneRow[3] * stride] = _mm_cvtss_f32(_mm_permute_ps(hi, 1));
 }
 
 template <typename F, int NC>
@@ -110,10 +57,10 @@ void tile_unsigned(int64_t n, const void* w, size_t row_bytes, const void* const
                                       : _mm256_mul_ps(rs.d, _mm256_set1_ps(-0.5f * F::kCenter));
         for (int c = 0; c < NC; ++c) {
             const block_a8_32& a = y[c][i];
-            __m256i p = _mm256_maddubs_epi16(v[0], act_chunk(a, 0));
-            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[1], act_chunk(a, 1)));
-            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[2], act_chunk(a, 2)));
-            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[3], act_chunk(a, 3)));
+            __m256i p = _mm256_maddubs_epi16(v[0], act_chunk(a.qs, 0));
+            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[1], act_chunk(a.qs, 1)));
+            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[2], act_chunk(a.qs, 2)));
+            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[3], act_chunk(a.qs, 3)));
             const __m256 sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
             acc[c] = _mm256_fmadd_ps(sum, _mm256_mul_ps(dw, _mm256_set1_ps(a.d)), acc[c]);
             acc[c] = _mm256_fmadd_ps(off, _mm256_set1_ps(a.s), acc[c]);
@@ -140,7 +87,7 @@ void tile_q8_0(int64_t n, const void* w, size_t row_bytes, const void* const* ac
             const block_a8_32& a = y[c][i];
             __m256i s = _mm256_setzero_si256();
             for (int k = 0; k < 4; ++k) {
-                const __m256i signed_act = _mm256_sign_epi8(act_chunk(a, k), v[k]);
+                const __m256i signed_act = _mm256_sign_epi8(act_chunk(a.qs, k), v[k]);
                 s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(mag[k], signed_act), ones));
             }
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(a.d)), acc[c]);
@@ -149,19 +96,6 @@ void tile_q8_0(int64_t n, const void* w, size_t row_bytes, const void* const* ac
     for (int c = 0; c < NC; ++c) store_rows(acc[c], out + c, stride);
 }
 
-using TileKernel = void (*)(int64_t, const void*, size_t, const void* const*, float*, int);
-
-// The 1..8-column dispatcher of a kernel template K<NC>, in passes of at most MaxCols columns
-// (a kernel whose accumulators would not fit the 16 registers runs as two narrower passes).
-template <template <int> class K, int MaxCols = kTileMaxCols>
-void dispatch(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out) {
-    static constexpr TileKernel kernels[kTileMaxCols] = {K<1>::run, K<2>::run, K<3>::run, K<4>::run,
-                                                         K<5>::run, K<6>::run, K<7>::run, K<8>::run};
-    for (int c0 = 0; c0 < n_cols; c0 += MaxCols) {
-        const int k = n_cols - c0 < MaxCols ? n_cols - c0 : MaxCols;
-        kernels[k - 1](n, w, row_bytes, acts + c0, out + c0, n_cols);
-    }
-}
 template <typename F>
 struct Unsigned {
     template <int NC>
