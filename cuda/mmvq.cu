@@ -19,23 +19,23 @@ namespace {
 constexpr int kRowsPerBlock = 4;
 constexpr int kMaxCols = 8;
 
-__device__ __forceinline__ int a_int(const block_a8_32& a, int k) { return load_i32_a4((const uint8_t*)a.qs + 4 * k); }
+__host__ __device__ __forceinline__ int a_int(const block_a8_32& a, int k) { return load_i32_a4((const uint8_t*)a.qs + 4 * k); }
 
 // Spreads 4 bits to bit 4 of each byte (the fifth bit of Q5_0 quants).
-__device__ __forceinline__ int spread_bits4(uint32_t b) {
+__host__ __device__ __forceinline__ int spread_bits4(uint32_t b) {
     return (int)(((b & 1u) << 4) | ((b & 2u) << 11) | ((b & 4u) << 18) | ((b & 8u) << 25));
 }
 
 struct Q4_0 {
     static constexpr int kSubs = 1, kSize = sizeof(block_q4_0);
-    static __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
+    static __host__ __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
         const block_q4_0* b = (const block_q4_0*)w;
         int isum = 0;
 #pragma unroll
         for (int k = 0; k < 4; ++k) {
             const int v = load_i32_a2(b->qs + 4 * k);
-            isum = __dp4a(v & 0x0F0F0F0F, a_int(a, k), isum);
-            isum = __dp4a((v >> 4) & 0x0F0F0F0F, a_int(a, k + 4), isum);
+            isum = dp4a(v & 0x0F0F0F0F, a_int(a, k), isum);
+            isum = dp4a((v >> 4) & 0x0F0F0F0F, a_int(a, k + 4), isum);
         }
         return half_to_float(b->d) * (a.d * (float)isum - 8.0f * a.s);
     }
@@ -43,14 +43,14 @@ struct Q4_0 {
 
 struct Q4_1 {
     static constexpr int kSubs = 1, kSize = sizeof(block_q4_1);
-    static __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
+    static __host__ __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
         const block_q4_1* b = (const block_q4_1*)w;
         int isum = 0;
 #pragma unroll
         for (int k = 0; k < 4; ++k) {
             const int v = load_i32_a4(b->qs + 4 * k);
-            isum = __dp4a(v & 0x0F0F0F0F, a_int(a, k), isum);
-            isum = __dp4a((v >> 4) & 0x0F0F0F0F, a_int(a, k + 4), isum);
+            isum = dp4a(v & 0x0F0F0F0F, a_int(a, k), isum);
+            isum = dp4a((v >> 4) & 0x0F0F0F0F, a_int(a, k + 4), isum);
         }
         return half_to_float(b->d) * a.d * (float)isum + half_to_float(b->m) * a.s;
     }
@@ -58,7 +58,7 @@ struct Q4_1 {
 
 struct Q5_0 {
     static constexpr int kSubs = 1, kSize = sizeof(block_q5_0);
-    static __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
+    static __host__ __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
         const block_q5_0* b = (const block_q5_0*)w;
         const uint32_t qh = (uint32_t)load_i32_a2(b->qh);
         int isum = 0;
@@ -67,8 +67,8 @@ struct Q5_0 {
             const int v = load_i32_a2(b->qs + 4 * k);
             const int lo = (v & 0x0F0F0F0F) | spread_bits4(qh >> (4 * k));
             const int hi = ((v >> 4) & 0x0F0F0F0F) | spread_bits4(qh >> (16 + 4 * k));
-            isum = __dp4a(lo, a_int(a, k), isum);
-            isum = __dp4a(hi, a_int(a, k + 4), isum);
+            isum = dp4a(lo, a_int(a, k), isum);
+            isum = dp4a(hi, a_int(a, k + 4), isum);
         }
         return half_to_float(b->d) * (a.d * (float)isum - 16.0f * a.s);
     }
@@ -76,11 +76,11 @@ struct Q5_0 {
 
 struct Q8_0 {
     static constexpr int kSubs = 1, kSize = sizeof(block_q8_0);
-    static __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
+    static __host__ __device__ __forceinline__ float dot32(const uint8_t* w, int, const block_a8_32& a) {
         const block_q8_0* b = (const block_q8_0*)w;
         int isum = 0;
 #pragma unroll
-        for (int k = 0; k < 8; ++k) isum = __dp4a(load_i32_a2((const uint8_t*)b->qs + 4 * k), a_int(a, k), isum);
+        for (int k = 0; k < 8; ++k) isum = dp4a(load_i32_a2((const uint8_t*)b->qs + 4 * k), a_int(a, k), isum);
         return half_to_float(b->d) * a.d * (float)isum;
     }
 };
@@ -88,7 +88,7 @@ struct Q8_0 {
 // 8 groups of 32 = the 8 sub-blocks; group j's quants are nibble j&1 of bytes 32*(j/2)...
 struct Q4_K {
     static constexpr int kSubs = 8, kSize = sizeof(block_q4_K);
-    static __device__ __forceinline__ float dot32(const uint8_t* w, int j, const block_a8_32& a) {
+    static __host__ __device__ __forceinline__ float dot32(const uint8_t* w, int j, const block_a8_32& a) {
         const block_q4_K* b = (const block_q4_K*)w;
         const uint8_t* s = b->scales;
         int sc, mn;
@@ -103,7 +103,7 @@ struct Q4_K {
         const int shift = 4 * (j & 1);
         int isum = 0;
 #pragma unroll
-        for (int k = 0; k < 8; ++k) isum = __dp4a((load_i32_a4(q + 4 * k) >> shift) & 0x0F0F0F0F, a_int(a, k), isum);
+        for (int k = 0; k < 8; ++k) isum = dp4a((load_i32_a4(q + 4 * k) >> shift) & 0x0F0F0F0F, a_int(a, k), isum);
         return half_to_float(b->d) * (float)sc * a.d * (float)isum - half_to_float(b->dmin) * (float)mn * a.s;
     }
 };
@@ -112,7 +112,7 @@ struct Q4_K {
 // ql[64h + 32(k&1) + l] and its high 2 bits at bit 2k of qh[32h + l]; scales[8h + 2k + l/16].
 struct Q6_K {
     static constexpr int kSubs = 8, kSize = sizeof(block_q6_K);
-    static __device__ __forceinline__ float dot32(const uint8_t* w, int j, const block_a8_32& a) {
+    static __host__ __device__ __forceinline__ float dot32(const uint8_t* w, int j, const block_a8_32& a) {
         const block_q6_K* b = (const block_q6_K*)w;
         const int h = j / 4, k = j % 4;
         const uint8_t* ql = b->ql + 64 * h + 32 * (k & 1);
@@ -123,8 +123,8 @@ struct Q6_K {
         for (int m = 0; m < 8; ++m) {
             const int lo = (load_i32_a2(ql + 4 * m) >> lshift) & 0x0F0F0F0F;
             const int hi = ((load_i32_a2(qh + 4 * m) >> hshift) & 0x03030303) << 4;
-            const int q = (int)__vsubss4((unsigned)(lo | hi), 0x20202020u);  // q - 32, signed bytes
-            isum[m / 4] = __dp4a(q, a_int(a, m), isum[m / 4]);
+            const int q = vsubss4(lo | hi, 0x20202020);  // q - 32, signed bytes
+            isum[m / 4] = dp4a(q, a_int(a, m), isum[m / 4]);
         }
         const int8_t* sc = b->scales + 8 * h + 2 * k;
         return half_to_float(b->d) * a.d * (float)(sc[0] * isum[0] + sc[1] * isum[1]);
@@ -173,7 +173,37 @@ void launch(const void* w, size_t row_bytes, int64_t n_in, int64_t n_out, const 
     }
 }
 
+template <class W>
+void run_host(const uint8_t* w, size_t row_bytes, int64_t n_in, int64_t n_out, const block_a8_32* a, int64_t n_tokens,
+              float* y) {
+    const int n_sub = (int)(n_in / 32);
+    for (int64_t c = 0; c < n_tokens; ++c)
+        for (int64_t r = 0; r < n_out; ++r) {
+            float lanes[kWarp] = {};  // summed in the kernel's lane order
+            for (int i = 0; i < n_sub; ++i)
+                lanes[i % kWarp] += W::dot32(w + r * row_bytes + (size_t)(i / W::kSubs) * W::kSize, i % W::kSubs,
+                                             a[c * n_sub + i]);
+            float s = 0.0f;
+            for (float v : lanes) s += v;
+            y[c * n_out + r] = s;
+        }
+}
+
 }  // namespace
+
+void mmvq_host(uint32_t type, const void* w, size_t row_bytes, int64_t n_in, int64_t n_out, const block_a8_32* a,
+               int64_t n_tokens, float* y) {
+    const uint8_t* wb = (const uint8_t*)w;
+    switch ((GGMLType)type) {
+        case GGMLType::Q4_0: return run_host<Q4_0>(wb, row_bytes, n_in, n_out, a, n_tokens, y);
+        case GGMLType::Q4_1: return run_host<Q4_1>(wb, row_bytes, n_in, n_out, a, n_tokens, y);
+        case GGMLType::Q5_0: return run_host<Q5_0>(wb, row_bytes, n_in, n_out, a, n_tokens, y);
+        case GGMLType::Q8_0: return run_host<Q8_0>(wb, row_bytes, n_in, n_out, a, n_tokens, y);
+        case GGMLType::Q4_K: return run_host<Q4_K>(wb, row_bytes, n_in, n_out, a, n_tokens, y);
+        case GGMLType::Q6_K: return run_host<Q6_K>(wb, row_bytes, n_in, n_out, a, n_tokens, y);
+        default: throw DeviceError("mmvq_host: no kernel for tensor type " + std::to_string(type));
+    }
+}
 
 bool mmvq_supports(uint32_t type) {
     switch ((GGMLType)type) {

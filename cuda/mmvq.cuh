@@ -18,4 +18,9 @@ bool mmvq_supports(uint32_t type);
 void mmvq(uint32_t type, const void* w, size_t row_bytes, int64_t n_in, int64_t n_out, const block_a8_32* a,
           int64_t n_tokens, float* y, cudaStream_t stream);
 
+// The kernel's per-block arithmetic run on the host (host pointers, no GPU needed): checks the
+// block decoding against the CPU ops on machines without a GPU.
+void mmvq_host(uint32_t type, const void* w, size_t row_bytes, int64_t n_in, int64_t n_out, const block_a8_32* a,
+               int64_t n_tokens, float* y);
+
 }  // namespace llmrt::cuda

@@ -17,6 +17,7 @@
 #include "cuda/attention.cuh"
 #include "cuda/device.cuh"
 #include "cuda/matmul.cuh"
+#include "cuda/mmvq.cuh"
 #include "cuda/moe_gating.cuh"
 #include "cuda/quantize_act.cuh"
 #include "cuda/rmsnorm.cuh"
@@ -29,7 +30,7 @@ namespace py = pybind11;
 namespace llmrt::bindings {
 namespace {
 
-const char* const kOpNames[] = {"cuda_quantize_act", "cuda_matmul", "cuda_rms_norm", "cuda_rope",
+const char* const kOpNames[] = {"cuda_quantize_act", "cuda_matmul", "cuda_mmvq_host", "cuda_rms_norm", "cuda_rope",
                                 "cuda_gated_activation", "cuda_softcap", "cuda_attention", "cuda_moe_gating"};
 
 #if LLMRT_HAVE_CUDA
@@ -84,6 +85,24 @@ py::array_t<float> matmul(uint32_t type, U8 w, int64_t n_in, F32 x) {
         cuda::synchronize();
     }
     return download<float>(dy, {n_tokens, n_out});
+}
+
+// The mmvq kernels' block arithmetic on the host, with activations from the CPU's
+// prepare_activations (what quantize_a8_32 reproduces on the GPU). Needs no device.
+py::array_t<float> mmvq_host(uint32_t type, U8 w, int64_t n_in, F32 x) {
+    if (!cuda::mmvq_supports(type)) throw DeviceError("cuda_mmvq_host: no mmvq kernel for type " + std::to_string(type));
+    const TypeTraits& t = type_traits(type);
+    if (n_in <= 0 || n_in % t.block_size) throw QuantError("cuda_mmvq_host: n_in is not a multiple of the block size");
+    if (x.ndim() != 2 || x.shape(1) != n_in) throw QuantError("cuda_mmvq_host: x must be (n_tokens, n_in)");
+    const size_t row_bytes = row_size((GGMLType)type, n_in);
+    if ((size_t)w.size() % row_bytes) throw QuantError("cuda_mmvq_host: weight bytes are not a whole number of rows");
+    const int64_t n_out = (int64_t)w.size() / (int64_t)row_bytes, n_tokens = x.shape(0);
+    std::vector<block_a8_32> act((size_t)(n_tokens * (n_in / 32)));
+    for (int64_t c = 0; c < n_tokens; ++c)
+        prepare_activations(ActFormat::A8_32, x.data() + c * n_in, act.data() + c * (n_in / 32), n_in);
+    py::array_t<float> y({n_tokens, n_out});
+    cuda::mmvq_host(type, w.data(), row_bytes, n_in, n_out, act.data(), n_tokens, y.mutable_data());
+    return y;
 }
 
 // Returns (out, x + add) so the fused residual write-back is checked too.
@@ -224,6 +243,8 @@ void bind_cuda_ops(py::module_& m) {
           "Activations -> block_a8_32 bytes on the GPU (compare _core.prepare_activations(1, x)).");
     m.def("cuda_matmul", &matmul, py::arg("type"), py::arg("w"), py::arg("n_in"), py::arg("x"),
           "y (n_tokens, n_out) = x . W^T on the GPU (compare _core.matmul).");
+    m.def("cuda_mmvq_host", &mmvq_host, py::arg("type"), py::arg("w"), py::arg("n_in"), py::arg("x"),
+          "The mmvq kernels' per-block arithmetic run on the CPU (no GPU needed; CUDA builds only).");
     m.def("cuda_rms_norm", &rms_norm, py::arg("x"), py::arg("w"), py::arg("eps"), py::arg("add") = py::none(),
           "(rms_norm(x [+ add]) * w, x [+ add]) on the GPU.");
     m.def("cuda_rope", &rope, py::arg("x"), py::arg("positions"), py::arg("n_rot"), py::arg("freq_base") = 10000.0f,
