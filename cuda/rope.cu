@@ -5,8 +5,8 @@
 namespace llmrt::cuda {
 namespace {
 
-// Thread block = one token; threads cover (head, pair) with the angle of pair i computed once
-// per thread: theta_i = pos * freq_scale * theta_scale^i [/ freq_factor_i].
+// Thread block = one token; threads cover (head, pair): theta_i = pos * freq_scale *
+// theta_scale^i [/ freq_factor_i], the power taken as ops/rope.cpp takes it (i multiplications).
 template <bool kNeox>
 __global__ void rope_kernel(float* __restrict__ x, const int32_t* __restrict__ positions, int n_heads, int head_dim,
                             int n_rot, float theta_scale, float freq_scale, const float* __restrict__ freq_factors) {
@@ -15,7 +15,9 @@ __global__ void rope_kernel(float* __restrict__ x, const int32_t* __restrict__ p
     const float pos = (float)positions[t] * freq_scale;
     for (int j = threadIdx.x; j < n_heads * half; j += blockDim.x) {
         const int h = j / half, i = j % half;
-        float theta = pos * powf(theta_scale, (float)i);
+        // the CPU's running product, multiplication for multiplication: bit-equal angles
+        float theta = pos;
+        for (int r = 0; r < i; ++r) theta *= theta_scale;
         if (freq_factors) theta /= freq_factors[i];
         float s, c;
         sincosf(theta, &s, &c);
