@@ -10,8 +10,8 @@ constexpr int kThreads = 256;
 // One thread block per row. Each thread owns elements tid, tid + kThreads, ... in both passes,
 // so the fused add's write-back and an in-place `out` need no barrier between them.
 template <bool kAdd>
-__global__ void rms_norm_kernel(float* __restrict__ x, const float* __restrict__ add, const float* __restrict__ w,
-                                float* out, int64_t n, float eps) {
+__global__ void rms_norm_kernel(float* x, const float* add, const float* __restrict__ w, float* out, int64_t n,
+                                float eps) {  // out may be x or add: no __restrict__ on those
     float* xr = x + (int64_t)blockIdx.x * n;
     float* yr = out + (int64_t)blockIdx.x * n;
     float sum = 0.0f;
