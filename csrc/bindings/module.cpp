@@ -17,6 +17,7 @@ void bind_errors(py::module_& m) {
     static py::object model_error = errors.attr("ModelError");
     static py::object context_error = errors.attr("ContextError");
     static py::object quant_error = errors.attr("QuantError");
+    static py::object device_error = errors.attr("DeviceError");
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
@@ -28,6 +29,8 @@ void bind_errors(py::module_& m) {
             PyErr_SetString(context_error.ptr(), e.what());
         } catch (const QuantError& e) {
             PyErr_SetString(quant_error.ptr(), e.what());
+        } catch (const DeviceError& e) {
+            PyErr_SetString(device_error.ptr(), e.what());
         }
         // anything else falls through to pybind11's defaults (InvalidArgument -> ValueError, ...)
     });
@@ -46,4 +49,6 @@ PYBIND11_MODULE(_core, m) {
     bindings::bind_gguf(m);
     bindings::bind_model(m);
     bindings::bind_ops(m);
+    bindings::bind_cpu_ops(m);
+    bindings::bind_cuda(m);
 }

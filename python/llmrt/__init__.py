@@ -2,6 +2,7 @@
 
 from .errors import (
     ContextError,
+    DeviceError,
     GGUFError,
     GrammarError,
     LLMRTError,
@@ -15,7 +16,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ContextError", "GGUFError", "GrammarError", "LLMRTError", "ModelError",
+    "ContextError", "DeviceError", "GGUFError", "GrammarError", "LLMRTError", "ModelError",
     "ModelNotFoundError", "QuantError", "SamplingError", "TokenizerError", "__version__",
 ]
 

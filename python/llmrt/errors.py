@@ -39,3 +39,8 @@ class SamplingError(LLMRTError, ValueError):
 
 class GrammarError(LLMRTError, ValueError):
     """A grammar or JSON schema cannot be parsed or compiled."""
+
+
+class DeviceError(LLMRTError):
+    """The requested device cannot be used: llmrt was built without CUDA, no GPU or driver is
+    present, or a CUDA call failed."""

@@ -22,6 +22,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _core, arch, chat as chat_templates, models
+from .device import resolve_device
 from .engine import Engine
 from .errors import ContextError, GrammarError, ModelError
 from .generation import (Completion, GenerationStats, Request, TokenEvent, check_max_tokens,
@@ -62,12 +63,18 @@ class LLM:
     """n_ctx: the longest a sequence may get (positions); n_cells: KV cells shared by all
     sequences (default n_ctx); n_parallel: requests decoded together; n_seq_max: sequence ids
     (running requests + cached prefixes, at most 64); context_shift: at n_ctx drop half of the
-    tokens after the first n_keep and go on (False: raise ContextError)."""
+    tokens after the first n_keep and go on (False: raise ContextError). device: "auto" (the GPU
+    when the model can run there, else the CPU), "cpu" or "cuda" (DeviceError when unavailable);
+    n_gpu_layers: layers to offload (None or -1: all), with device "cuda" or "auto"."""
 
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
                  n_parallel: int = 16, n_cells: int | None = None, context_shift: bool = True,
-                 n_keep: int = 0, kv_type: str = "f16"):
+                 n_keep: int = 0, kv_type: str = "f16", device: str = "auto",
+                 n_gpu_layers: int | None = None):
+        # Checked before the model is fetched or mapped: a bad device fails fast.
+        self.device: str = resolve_device(device, n_gpu_layers)
+        self.n_gpu_layers = n_gpu_layers if self.device == "cuda" else 0
         self.model_path = models.resolve(model)
         self.gguf = GGUFFile(self.model_path)
         self.metadata: dict[str, Any] = self.gguf.metadata
