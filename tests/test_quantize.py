@@ -334,3 +334,19 @@ def test_requantized_greedy_matches_llama_cpp(q4_k_m_llm):
         assert ok, f"greedy diverged at step {steps} for {prompt['prompt'][:40]!r}"
         checked += steps
     assert checked >= 20
+
+
+def test_quantize_cli_refine_method(converted, tmp_path):
+    """`llmrt quantize --method refine` writes the same types and shapes as the default, with
+    different (refined) K-quant blocks that dequantize closer to the source."""
+    src = converted("llama_bf16")
+    ggml_out, refine_out = tmp_path / "ggml.gguf", tmp_path / "refine.gguf"
+    assert cli_main(["quantize", str(src), str(ggml_out), "q4_k_m", "-q"]) == 0
+    assert cli_main(["quantize", str(src), str(refine_out), "q4_k_m", "-q", "--method", "refine"]) == 0
+    src_t, a, b = _tensor_map(src), _tensor_map(ggml_out), _tensor_map(refine_out)
+    name = next(n for n, t in a.items() if t.tensor_type == gguf.GGMLQuantizationType.Q4_K)
+    assert a[name].tensor_type == b[name].tensor_type
+    assert bytes(a[name].data) != bytes(b[name].data)
+    x = gguf.quants.dequantize(src_t[name].data, src_t[name].tensor_type).astype(np.float64)
+    err = [np.sum((gguf.quants.dequantize(t[name].data, t[name].tensor_type) - x) ** 2) for t in (a, b)]
+    assert err[1] < err[0]
