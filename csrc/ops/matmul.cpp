@@ -126,10 +126,7 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
             const int64_t row = r - base;
             const uint8_t* a = act + act_offset[fmt[i]];
             const size_t a_bytes = act_bytes[fmt[i]];
-            // Below kTileMinTokens tokens the one-row kernels stay: the tiles were faster on
-            // L3-resident weights but slower on a whole model streamed from memory (1 token:
-            // decode 48 vs 80 tok/s on SmolLM2, 2 threads), where each call reads four rows.
-            if (!unpacked[i] && traits[i]->vec_dot_tile && n_tokens >= kTileMinTokens && row + kTileRows <= w.n_out &&
+            if (!unpacked[i] && traits[i]->vec_dot_tile && row + kTileRows <= w.n_out &&
                 r + kTileRows <= r1) {
                 tile_rows(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i]);
                 r += kTileRows;

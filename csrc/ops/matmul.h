@@ -40,9 +40,6 @@ struct ExpertsView {
 // about what ~20-30 tokens save, hence this threshold.
 constexpr int64_t kUnpackMinTokens = 32;
 
-// From this many tokens on, types with a 4-row tile kernel (VecDotTileFn) use it (matmul.cpp).
-constexpr int64_t kTileMinTokens = 4;
-
 // y (n_tokens, n_out) = x (n_tokens, n_in) . W^T. `scratch` holds the prepared activations.
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             std::vector<uint8_t>& scratch);

@@ -44,6 +44,8 @@ void tile_q4_k(int64_t n, const void* w, size_t row_bytes, const void* const* ac
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     constexpr int64_t kSpread = 0x0001000100010001;  // a scale in the four int16 of a row's lane
     for (int64_t i = 0; i < n / QK_K; ++i) {
+        // the next super-block: 144 bytes, up to three cache lines per row
+        for (int line = 0; line < 3; ++line) avx2::prefetch_rows(b, i, (int)sizeof(block_q4_K) + 64 * line);
         uint8_t sc[4][8], mn[4][8];
         for (int r = 0; r < 4; ++r) unpack_scale_min_k4(b[r][i].scales, sc[r], mn[r]);
         __m256i isum[NC];

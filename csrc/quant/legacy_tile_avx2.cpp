@@ -48,6 +48,7 @@ void tile_unsigned(int64_t n, const void* w, size_t row_bytes, const void* const
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 32; ++i) {
+        prefetch_rows(b, i, 512);
         __m256i v[4];
         chunks(row_pair<F>(b[0][i], b[1][i]), row_pair<F>(b[2][i], b[3][i]), v);
         const RowScales rs = row_scales(b, i);
@@ -79,6 +80,7 @@ void tile_q8_0(int64_t n, const void* w, size_t row_bytes, const void* const* ac
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 32; ++i) {
+        prefetch_rows(b, i, 512);
         __m256i v[4], mag[4];
         chunks(q8_pair(b[0][i], b[1][i]), q8_pair(b[2][i], b[3][i]), v);
         for (int k = 0; k < 4; ++k) mag[k] = _mm256_sign_epi8(v[k], v[k]);  // |w| (128 for -128)
