@@ -1,8 +1,10 @@
 """The forward pass's matmul (csrc/ops/matmul.cpp) against exact arithmetic.
 
-From _core.unpack_min_tokens tokens on, types with an unpacker (the 32-element formats, Q4_K, Q5_K) go through the
-unpacked prefill kernel (csrc/quant/unpacked*.cpp) with 32-element activation blocks; fewer
-tokens use the types' vec_dot with their own activation format. Either way the result must
+Types with a 4-row tile kernel (csrc/quant/*tile_avx2.cpp: the 32-element formats and Q4_K on
+AVX2) run every call of 2+ tokens through it; other types with an unpacker ("can_unpack": Q5_K,
+or the 32-element formats in a scalar build) go through the unpacked prefill kernel
+(csrc/quant/unpacked*.cpp, 32-element activation blocks) from _core.unpack_min_tokens tokens on;
+everything else uses the types' vec_dot / vec_dot_multi with their own activation format. Either way the result must
 equal dequantize(W) . (the activations as quantized) up to float summation order, for every
 type, thread count and ragged token count.
 """
@@ -43,8 +45,9 @@ def test_matmul_equals_row_dots(name, n_tokens, n_threads, n_out):
 @pytest.mark.parametrize("name", list(TYPES))
 @pytest.mark.parametrize("n_tokens", [2, 4, 5, 7, 8])
 def test_batched_decode_matches_one_token_at_a_time(name, n_tokens):
-    """Below unpack_min_tokens, several tokens per call (the multi-column dot, groups of 4 plus a
-    tail) give each token the same result as a call with that token alone, to float rounding."""
+    """Several tokens per call (the tiles, or the multi-column dot in groups of 4 plus a tail) give
+    each token the same result as a call with that token alone (the one-row kernel), to float
+    rounding."""
     t = TYPES[name]
     rng = np.random.default_rng(t * 100 + n_tokens + 7)
     n_in, n_out = 768, 9
