@@ -1,6 +1,7 @@
-// The CPU ops the forward pass uses (norm, RoPE, soft-capping, attention), one call each, for
-// tests: the CUDA kernels are compared against these, and these against NumPy. Type conversion
-// and GIL release only. (Gated activations are in ops.cpp.)
+// The CPU ops the forward pass uses (norm, RoPE, gated activations, soft-capping, attention and
+// its grouped-head primitives), one call each, for tests: the CUDA kernels are compared against
+// these, these against NumPy, and the SIMD paths against their scalar references. Type
+// conversion and GIL release only.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -9,8 +10,9 @@
 #include <vector>
 
 #include "bindings/bindings.h"
-#include "ops/activations.h"  // softcap
+#include "ops/activations.h"
 #include "ops/attention.h"
+#include "ops/vec.h"
 #include "ops/norm.h"
 #include "ops/rope.h"
 #include "runtime/errors.h"
@@ -99,6 +101,44 @@ py::array_t<float> attention(F32 q, py::array k, py::array v, const std::vector<
     return out;
 }
 
+// ---- SIMD primitives: the scalar reference and the dispatched fast path, side by side ----
+
+using Halves = py::array_t<uint16_t, py::array::c_style | py::array::forcecast>;
+
+const ops::VecKernels& pick(bool reference) { return reference ? ops::vec_kernels_reference() : ops::vec_kernels(); }
+
+py::array_t<float> dot_group_f16(F32 q, Halves k, bool reference) {
+    if (q.ndim() != 2 || k.ndim() != 1 || q.shape(1) != k.shape(0) || q.shape(0) < 1)
+        throw InvalidArgument("dot_group_f16: q (group, n) and k (n,) expected");
+    py::array_t<float> out(q.shape(0));
+    pick(reference).dot_group_f16(q.data(), q.shape(1), (int)q.shape(0), k.data(), k.shape(0), out.mutable_data());
+    return out;
+}
+
+py::array_t<float> axpy_tile_f16(F32 y, F32 p, Halves v, bool reference) {
+    if (y.ndim() != 2 || p.ndim() != 2 || v.ndim() != 2 || p.shape(0) != y.shape(0) || p.shape(1) != v.shape(0) ||
+        v.shape(1) != y.shape(1))
+        throw InvalidArgument("axpy_tile_f16: y (group, n), p (group, rows) and v (rows, n) expected");
+    py::array_t<float> out({y.shape(0), y.shape(1)});
+    std::copy(y.data(), y.data() + y.size(), out.mutable_data());
+    std::vector<const uint16_t*> rows((size_t)v.shape(0));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = v.data() + i * v.shape(1);
+    pick(reference).axpy_tile_f16(out.mutable_data(), y.shape(1), p.data(), p.shape(1), (int)y.shape(0), rows.data(),
+                                  (int)rows.size(), y.shape(1));
+    return out;
+}
+
+py::array_t<float> gated_activation(int act, F32 gate, F32 up, bool reference) {
+    if (gate.size() != up.size()) throw InvalidArgument("gated_activation: gate and up differ in size");
+    if (act != (int)ops::Activation::SiLU && act != (int)ops::Activation::GeLUTanh)
+        throw InvalidArgument("gated_activation: act is 0 (SiLU) or 1 (GELU, tanh form)");
+    py::array_t<float> out(gate.size());
+    std::copy(gate.data(), gate.data() + gate.size(), out.mutable_data());
+    if (reference) ops::gated_activation_ref((ops::Activation)act, out.mutable_data(), up.data(), up.size());
+    else ops::gated_activation((ops::Activation)act, out.mutable_data(), up.data(), up.size());
+    return out;
+}
+
 }  // namespace
 
 void bind_cpu_ops(py::module_& m) {
@@ -111,6 +151,12 @@ void bind_cpu_ops(py::module_& m) {
           py::arg("scale"), py::arg("softcap") = 0.0f, py::arg("n_threads") = 1,
           "ops::attention: q (n_tokens, n_head, head_dim), k/v caches (n_cells, n_head_kv * head_dim) float32 or "
           "float16, visible[t] = the cells token t attends to.");
+    m.def("dot_group_f16", &dot_group_f16, py::arg("q"), py::arg("k"), py::arg("reference") = false,
+          "out[j] = q[j] . k for an fp16 row k (the attention score kernel).");
+    m.def("axpy_tile_f16", &axpy_tile_f16, py::arg("y"), py::arg("p"), py::arg("v"), py::arg("reference") = false,
+          "y[j] + sum_i p[j, i] * v[i] for fp16 rows v (the attention value kernel over a tile of cells).");
+    m.def("gated_activation", &gated_activation, py::arg("act"), py::arg("gate"), py::arg("up"),
+          py::arg("reference") = false, "act(gate) * up; act 0 = SiLU, 1 = GELU (tanh form).");
 }
 
 }  // namespace llmrt::bindings

@@ -48,7 +48,6 @@ PYBIND11_MODULE(_core, m) {
     bindings::bind_quant(m);
     bindings::bind_gguf(m);
     bindings::bind_model(m);
-    bindings::bind_ops(m);
     bindings::bind_cpu_ops(m);
     bindings::bind_cuda(m);
 }
