@@ -97,7 +97,7 @@ struct Q4K {
 }  // namespace
 
 void vec_dot_tile_q4_k_avx2(int64_t n, const void* w, size_t rb, const void* const* acts, int n_cols, float* out) {
-    avx2::dispatch<Q4K, 4>(n, w, rb, acts, n_cols, out);
+    avx2::dispatch<Q4K, 8>(n, w, rb, acts, n_cols, out);
 }
 
 }  // namespace llmrt::kq
