@@ -44,6 +44,8 @@ def test_gated_activation_matches_libm_reference(act):
     exact = g / (1 + np.exp(-z)) * up
     # z itself carries float32 rounding (~6e-8 |z|), which exp turns into relative error
     tol = (2e-6 + 1e-7 * np.abs(z)) * np.abs(exact) + 1e-30  # below 1e-30: exp clamped at 88
+    if _core.simd_level() == "scalar":  # then "fast" is the tanh form, with its cancellation
+        tol += 1e-6 * np.abs(gate * up)
     assert np.all(np.abs(fast - exact) <= tol)
 
 
