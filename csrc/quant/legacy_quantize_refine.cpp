@@ -17,14 +17,7 @@
 namespace llmrt {
 namespace {
 
-// Nearest integer to v clamped to lo..hi (ties to even), through the float mantissa: clamping
-// first keeps |v| small enough for the 1.5 * 2^23 trick, and this inlines where lrintf may not.
-inline int round_clamped(float v, int lo, int hi) {
-    v = std::min(std::max(v, (float)lo), (float)hi) + 12582912.0f;
-    int32_t bits;
-    std::memcpy(&bits, &v, 4);
-    return (bits & 0x007fffff) - 0x00400000;
-}
+using refine::round_clamped;
 
 constexpr int kSteps = 12;      // candidate steps per end of the level range
 constexpr float kSpan = 0.4f;   // ... from top + 0.5 down to (1 - kSpan) * top levels

@@ -12,7 +12,9 @@
 // error no larger than ggml's block for the same data; where the search finds nothing better,
 // the ggml block itself is written.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "quant/types.h"
 
@@ -30,6 +32,16 @@ void quantize_q6_k(const float* src, void* dst, int64_t n);
 void quantize_q4_0(const float* src, void* dst, int64_t n);
 void quantize_q5_0(const float* src, void* dst, int64_t n);
 void quantize_q8_0(const float* src, void* dst, int64_t n);
+
+// Shared by both refining files. Nearest integer to v clamped to lo..hi (ties to even), through
+// the float mantissa: clamping first keeps |v| small enough for the 1.5 * 2^23 trick, and this
+// inlines where lrintf may not. Static: these files are baseline code, never AVX2 (fp16.h).
+static inline int round_clamped(float v, int lo, int hi) {
+    v = std::min(std::max(v, (float)lo), (float)hi) + 12582912.0f;
+    int32_t bits;
+    std::memcpy(&bits, &v, 4);
+    return (bits & 0x007fffff) - 0x00400000;
+}
 }  // namespace refine
 
 }  // namespace llmrt
