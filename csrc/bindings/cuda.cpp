@@ -214,16 +214,11 @@ py::tuple moe_gating(F32 logits, int n_used, int func, bool norm_weights, std::o
                      int topk_group, float scale) {
     cuda::require_device();
     if (logits.ndim() != 2) throw InvalidArgument("cuda_moe_gating: logits must be (n_tokens, n_expert)");
-    ops::GatingParams p;
-    p.n_expert = (int)logits.shape(1);
-    p.n_used = n_used;
-    p.func = (ops::GatingFunc)func;
-    p.norm_weights = norm_weights;
-    p.scale = scale;
-    p.n_group = n_group;
-    p.topk_group = topk_group;
-    ops::check_gating_params(p);
-    if (bias && bias->size() != p.n_expert) throw InvalidArgument("cuda_moe_gating: bias must have n_expert elements");
+    // checked with the host bias; the kernel reads the uploaded copy
+    ops::GatingParams p = gating_params("cuda_moe_gating", logits.shape(1), n_used, func, norm_weights,
+                                        bias ? bias->data() : nullptr, bias ? bias->size() : 0, n_group,
+                                        topk_group, scale);
+    p.bias = nullptr;
     const int64_t n = logits.shape(0);
     DeviceBuffer dl = upload(logits), db, dids((size_t)(n * n_used) * sizeof(int32_t)), dw((size_t)(n * n_used) * sizeof(float));
     if (bias) {

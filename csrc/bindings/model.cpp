@@ -71,11 +71,12 @@ using U8 = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
 
 using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
-py::tuple moe_gating(F32 logits, int n_used, int func, bool norm_weights, std::optional<F32> bias, int n_group,
-                     int topk_group, float scale) {
-    if (logits.ndim() != 2) throw InvalidArgument("moe_gating: logits must be (n_tokens, n_expert)");
+}  // namespace
+
+ops::GatingParams gating_params(const std::string& who, int64_t n_expert, int n_used, int func, bool norm_weights,
+                                const float* bias, int64_t bias_size, int n_group, int topk_group, float scale) {
     ops::GatingParams p;
-    p.n_expert = (int)logits.shape(1);
+    p.n_expert = (int)n_expert;
     p.n_used = n_used;
     p.func = (ops::GatingFunc)func;
     p.norm_weights = norm_weights;
@@ -83,10 +84,21 @@ py::tuple moe_gating(F32 logits, int n_used, int func, bool norm_weights, std::o
     p.n_group = n_group;
     p.topk_group = topk_group;
     if (bias) {
-        if (bias->size() != p.n_expert) throw InvalidArgument("moe_gating: bias must have n_expert elements");
-        p.bias = bias->data();
+        if (bias_size != n_expert) throw InvalidArgument(who + ": bias must have n_expert elements");
+        p.bias = bias;
     }
     ops::check_gating_params(p);
+    return p;
+}
+
+namespace {
+
+py::tuple moe_gating(F32 logits, int n_used, int func, bool norm_weights, std::optional<F32> bias, int n_group,
+                     int topk_group, float scale) {
+    if (logits.ndim() != 2) throw InvalidArgument("moe_gating: logits must be (n_tokens, n_expert)");
+    const ops::GatingParams p = gating_params("moe_gating", logits.shape(1), n_used, func, norm_weights,
+                                              bias ? bias->data() : nullptr, bias ? bias->size() : 0, n_group,
+                                              topk_group, scale);
     const int64_t n = logits.shape(0);
     py::array_t<int32_t> ids({n, (int64_t)n_used});
     py::array_t<float> weights({n, (int64_t)n_used});
