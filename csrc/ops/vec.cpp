@@ -48,8 +48,8 @@ void axpy_tile_f16_ref(float* y, int64_t stride, const float* p, int64_t p_strid
         for (int j = 0; j < group; ++j) axpy_f16_ref(y + j * stride, p[j * p_stride + i], v[i], n);
 }
 
-const VecKernels kReference{dot_f32_f16_ref, axpy_f16_ref,      f32_to_f16_ref,    f16_to_f32_ref, dot_f32_ref,
-                            scale_f32_ref,   axpy_f32_ref,      dot_group_f16_ref, axpy_tile_f16_ref};
+const VecKernels kReference{f32_to_f16_ref, f16_to_f32_ref,    dot_f32_ref,      scale_f32_ref,
+                            axpy_f32_ref,   dot_group_f16_ref, axpy_tile_f16_ref};
 
 }  // namespace
 

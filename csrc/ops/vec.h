@@ -6,8 +6,6 @@
 namespace llmrt::ops {
 
 struct VecKernels {
-    float (*dot_f32_f16)(const float* a, const uint16_t* b, int64_t n);
-    void (*axpy_f16)(float* y, float alpha, const uint16_t* x, int64_t n);   // y += alpha * x
     void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);
     void (*f16_to_f32)(const uint16_t* x, float* y, int64_t n);
     float (*dot_f32)(const float* a, const float* b, int64_t n);

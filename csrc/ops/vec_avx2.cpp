@@ -16,27 +16,6 @@ using simd::hsum;
 
 inline __m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); }
 
-float dot_f32_f16(const float* a, const uint16_t* b, int64_t n) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load_f16(b + i), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load_f16(b + i + 8), acc1);
-    }
-    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load_f16(b + i), acc0);
-    float s = hsum(_mm256_add_ps(acc0, acc1));
-    for (; i < n; ++i) s += a[i] * fp16_to_fp32(b[i]);
-    return s;
-}
-
-void axpy_f16(float* y, float alpha, const uint16_t* x, int64_t n) {
-    const __m256 va = _mm256_set1_ps(alpha);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load_f16(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; ++i) y[i] += alpha * fp16_to_fp32(x[i]);
-}
-
 void f32_to_f16(const float* x, uint16_t* y, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -128,8 +107,7 @@ void axpy_tile_f16(float* y, int64_t stride, const float* p, int64_t p_stride, i
     }
 }
 
-const VecKernels kAvx2{dot_f32_f16, axpy_f16, f32_to_f16,    f16_to_f32,    dot_f32,
-                       scale_f32,   axpy_f32, dot_group_f16, axpy_tile_f16};
+const VecKernels kAvx2{f32_to_f16, f16_to_f32, dot_f32, scale_f32, axpy_f32, dot_group_f16, axpy_tile_f16};
 
 }  // namespace
 
