@@ -93,6 +93,10 @@ def test_mix_gqa_and_fallbacks():
     assert types["blk.0.attn_v.weight"] == T.Q8_0           # Q6_K -> Q8_0
     assert types["output.weight"] == T.Q8_0                 # 96 % 256: the head goes Q8_0
     assert types["blk.1.ffn_down.weight"] == T.Q5_0         # 160 % 256 != 0, 160 % 32 == 0
+    # the refining method's fallback keeps a block minimum: Q4_K -> Q5_1; the others as before
+    offset = mix.choose_types(narrow, "Q4_K_M", N_LAYER, 3, 1, offset_fallback=True)
+    assert offset["blk.1.attn_q.weight"] == T.Q5_1
+    assert {n: t for n, t in offset.items() if t != T.Q5_1} == {n: t for n, t in types.items() if t != T.Q5_0}
     assert mix.fallback(T.Q5_K, 48) == T.F16                # not even 32-aligned
     with pytest.raises(ConvertError, match="48"):          # llama-quantize has no Q8_0 fallback
         mix.choose_types(fake_model(n_embd=48, n_ff=96, n_kv=16), "Q5_K_M", N_LAYER)
@@ -142,9 +146,10 @@ def test_threads_and_gguf_package_agree(name):
 
 # method="refine" against ggml's reference (method="ggml"): its RMS error relative to ggml's on
 # the data below is at most this (measured: Q2_K 0.846, Q3_K 0.965, Q4_K 0.976, Q5_K 0.957,
-# Q6_K 0.984, Q4_0 0.964, Q5_0 0.966, Q8_0 0.949), and no block is ever worse than ggml's.
+# Q6_K 0.984, Q4_0 0.964, Q5_0 0.966, Q8_0 0.949, Q4_1 0.919, Q5_1 0.896), and no block is ever
+# worse than ggml's.
 REFINE_GAIN = {"Q2_K": 0.87, "Q3_K": 0.98, "Q4_K": 0.99, "Q5_K": 0.97, "Q6_K": 0.995,
-               "Q4_0": 0.98, "Q5_0": 0.98, "Q8_0": 0.97}
+               "Q4_0": 0.98, "Q5_0": 0.98, "Q8_0": 0.97, "Q4_1": 0.94, "Q5_1": 0.92}
 
 
 @pytest.mark.parametrize("name", list(REFINE_GAIN))
@@ -163,6 +168,19 @@ def test_refine_method_never_worse_than_ggml(name):
     assert _core.quantize(int(T[name]), x).tobytes() == _core.quantize(int(T[name]), x, "ggml").tobytes()
     with pytest.raises(ValueError, match="method"):
         _core.quantize(int(T[name]), x, "best")
+
+
+def test_refine_holds_a_q4_1_grid_in_q5_1_exactly():
+    """Re-quantizing Q4_1 values to Q5_1: every block's 16 levels are every other one of 32 with
+    the same minimum, which the refining search finds (t = 30) and ggml's max/min step does not."""
+    from llmrt import _core
+
+    x = np.random.default_rng(5).standard_normal(64 * 32, dtype=np.float32)
+    on_grid = decode(_core.quantize(int(T.Q4_1), x), T.Q4_1, x.size)
+    ggml = decode(_core.quantize(int(T.Q5_1), on_grid, "ggml"), T.Q5_1, x.size)
+    refined = decode(_core.quantize(int(T.Q5_1), on_grid, "refine"), T.Q5_1, x.size)
+    assert np.abs(ggml - on_grid).max() > 0.05
+    np.testing.assert_array_equal(refined, on_grid)
 
 
 def _tensor_map(path):
@@ -261,7 +279,15 @@ def smollm2_q4_k_m(smollm2_path, tmp_path_factory) -> Path:
     return out
 
 
-def test_requantized_smollm2_perplexity(smollm2_path, smollm2_q4_k_m):
+@pytest.fixture(scope="session")
+def smollm2_q4_k_m_refined(smollm2_path, tmp_path_factory) -> Path:
+    """`llmrt quantize --method refine` of the shipped SmolLM2 Q4_1 file to Q4_K_M (~20 s)."""
+    out = tmp_path_factory.mktemp("requant") / "smollm2-135m-q4_k_m-refine.gguf"
+    assert cli_main(["quantize", str(smollm2_path), str(out), "Q4_K_M", "-q", "--method", "refine"]) == 0
+    return out
+
+
+def test_requantized_smollm2_perplexity(smollm2_path, smollm2_q4_k_m, smollm2_q4_k_m_refined):
     """Perplexity on PPL_TEXT: Q4_1 original 16.28, re-quantized Q4_K_M 17.32 (+6.4%; llama.cpp
     measures 16.28 -> 17.47 on the same two files). The issue asks for 5%; that is out of reach
     for a file that follows llama-quantize's mix (this one is byte-identical to
@@ -270,7 +296,11 @@ def test_requantized_smollm2_perplexity(smollm2_path, smollm2_q4_k_m):
     the offset grids of Q4_1 blocks; re-rounding them alone costs +5.6% (measured by keeping
     every other tensor Q4_1). On other texts the ratio measured 1.05 (1786 tokens) to 1.12 (147
     tokens). The bound below catches a broken requantization (wrong dequantization, a wrong
-    mix, a mis-ordered tensor move perplexity by far more) without pretending to the 5%."""
+    mix, a mis-ordered tensor move perplexity by far more).
+
+    `--method refine` meets the 5%: 16.28 -> 16.48 (+1.2%; +0.7% on 4,000 tokens of the GPL-3
+    text). Its Q5_1 fallback holds each Q4_1 block's grid exactly (the search finds d / 2 and the
+    same minimum), so only the tensors that really become Q4_K / Q6_K lose anything."""
     import llmrt
 
     q4_1 = llmrt.LLM(smollm2_path, n_ctx=512, n_threads=2)
@@ -278,8 +308,10 @@ def test_requantized_smollm2_perplexity(smollm2_path, smollm2_q4_k_m):
     assert len(ids) > 300
     base = perplexity(q4_1, ids)
     requant = perplexity(llmrt.LLM(smollm2_q4_k_m, n_ctx=512, n_threads=2), ids)
+    refined = perplexity(llmrt.LLM(smollm2_q4_k_m_refined, n_ctx=512, n_threads=2), ids)
     assert 14 < base < 19                       # measured 16.28: the text is ordinary English
     assert requant / base < 1.10, f"Q4_1 {base:.3f} -> Q4_K_M {requant:.3f}"
+    assert refined / base < 1.05, f"Q4_1 {base:.3f} -> Q4_K_M (refine) {refined:.3f}"
 
 
 def _file_sha256(path: Path) -> str:
@@ -290,21 +322,30 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def q4_k_m_llm(smollm2_q4_k_m):
+# The two re-quantized files, each with the llama.cpp fixture recorded on its exact bytes.
+REQUANTIZED = {"ggml": (SMOLLM2_Q4_K_M, "smollm2_q4_k_m"),
+               "refine": (SMOLLM2_Q4_K_M + "-refine", "smollm2_q4_k_m_refined")}
+
+
+@pytest.fixture(scope="module", params=list(REQUANTIZED))
+def requantized(request):
+    """(fixture name, path, LLM) of each re-quantized file: ggml's method, then refine's."""
     import llmrt
 
-    return llmrt.LLM(smollm2_q4_k_m, n_ctx=512)
+    name, path_fixture = REQUANTIZED[request.param]
+    path = request.getfixturevalue(path_fixture)
+    return name, path, llmrt.LLM(path, n_ctx=512)
 
 
-def test_requantized_file_is_the_one_llama_cpp_ran(smollm2_q4_k_m):
-    ref = json.loads((Path(__file__).parent / "data" / f"reference_{SMOLLM2_Q4_K_M}.json").read_text())
-    assert _file_sha256(smollm2_q4_k_m) == ref["sha256"], (
+def test_requantized_file_is_the_one_llama_cpp_ran(requantized):
+    name, path, _ = requantized
+    ref = json.loads((Path(__file__).parent / "data" / f"reference_{name}.json").read_text())
+    assert _file_sha256(path) == ref["sha256"], (
         "llmrt quantize no longer reproduces the file the fixture was recorded on: re-record it "
-        "(tools/make_reference.py --model-file ... --name " + SMOLLM2_Q4_K_M + ")")
+        "(tools/make_reference.py --model-file ... --name " + name + ")")
 
 
-def test_requantized_logits_match_llama_cpp(q4_k_m_llm):
+def test_requantized_logits_match_llama_cpp(requantized):
     """Same criteria and constants as test_llama_cpp_parity.py (see its noise-floor note), with
     one exception allowed to the argmax rule. Measured: mean 0.0132, P95 0.0297, max 0.040 of
     the range; argmax differs at 1 of the 101 confident positions (of 124), where llama.cpp's
@@ -314,7 +355,8 @@ def test_requantized_logits_match_llama_cpp(q4_k_m_llm):
     are on the whole nearer the F32 ones than llama.cpp's: mean 0.027 vs 0.030 of the range)."""
     from test_llama_cpp_parity import MARGIN, MAX_ERR, MEAN_ERR, P95_ERR, logit_errors
 
-    rows = logit_errors(q4_k_m_llm, SMOLLM2_Q4_K_M)
+    name, _, llm = requantized
+    rows = logit_errors(llm, name)
     errs = np.array([r[0] for r in rows])
     assert errs.mean() < MEAN_ERR, f"mean top-20 error {errs.mean():.4f} of the logit range"
     assert np.percentile(errs, 95) < P95_ERR
@@ -325,19 +367,29 @@ def test_requantized_logits_match_llama_cpp(q4_k_m_llm):
     assert len(flips) <= 1, f"argmax differs where llama.cpp is confident (margins {flips})"
 
 
-def test_requantized_greedy_matches_llama_cpp(q4_k_m_llm):
-    from test_llama_cpp_parity import greedy_agreement, load_reference
+def test_requantized_greedy_matches_llama_cpp(requantized):
+    """llama.cpp's greedy continuations, teacher-forced: at every step where llama.cpp's top-2
+    margin is at least MARGIN, llmrt's argmax is llama.cpp's token. Forcing llama.cpp's token
+    after its near-ties keeps the check going past them (stopping at the first one, as
+    test_llama_cpp_parity does, left the refine file with 14 steps of 320)."""
+    from test_llama_cpp_parity import MARGIN, load_reference
 
+    name, _, llm = requantized
     checked = 0
-    for prompt in load_reference(SMOLLM2_Q4_K_M)["prompts"]:
-        steps, ok = greedy_agreement(q4_k_m_llm, prompt)
-        assert ok, f"greedy diverged at step {steps} for {prompt['prompt'][:40]!r}"
-        checked += steps
-    assert checked >= 20
+    for prompt in load_reference(name)["prompts"]:
+        logits = llm.eval_prefix(prompt["tokens"])
+        for step, (expected, margin) in enumerate(zip(prompt["greedy"], prompt["greedy_margins"])):
+            if margin >= MARGIN:
+                assert int(np.argmax(logits)) == expected, (
+                    f"step {step} of {prompt['prompt'][:40]!r}: llama.cpp's margin {margin:.3f}")
+                checked += 1
+            logits = llm.eval_next(expected)
+    assert checked >= 200
 
 
 def test_quantize_cli_refine_method(converted, tmp_path):
-    """`llmrt quantize --method refine` writes the same types and shapes as the default, with
+    """`llmrt quantize --method refine` writes the same shapes as the default (and the same types
+    here: every row is a multiple of 256, so no Q5_1 fallback), with
     different (refined) K-quant blocks that dequantize closer to the source."""
     src = converted("llama_bf16")
     ggml_out, refine_out = tmp_path / "ggml.gguf", tmp_path / "refine.gguf"

@@ -324,6 +324,8 @@ QuantizeFn refined_quantizer(uint32_t type) {
         case GGMLType::Q6_K: return refine::quantize_q6_k;
         case GGMLType::Q4_0: return refine::quantize_q4_0;
         case GGMLType::Q5_0: return refine::quantize_q5_0;
+        case GGMLType::Q4_1: return refine::quantize_q4_1;
+        case GGMLType::Q5_1: return refine::quantize_q5_1;
         case GGMLType::Q8_0: return refine::quantize_q8_0;
         default: return nullptr;
     }

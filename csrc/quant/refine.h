@@ -31,6 +31,8 @@ void quantize_q5_k(const float* src, void* dst, int64_t n);
 void quantize_q6_k(const float* src, void* dst, int64_t n);
 void quantize_q4_0(const float* src, void* dst, int64_t n);
 void quantize_q5_0(const float* src, void* dst, int64_t n);
+void quantize_q4_1(const float* src, void* dst, int64_t n);
+void quantize_q5_1(const float* src, void* dst, int64_t n);
 void quantize_q8_0(const float* src, void* dst, int64_t n);
 
 // Shared by both refining files. Nearest integer to v clamped to lo..hi (ties to even), through

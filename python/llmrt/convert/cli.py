@@ -89,5 +89,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.add_argument("--method", choices=["ggml", "refine"], default="ggml",
                    help="ggml: llama-quantize's blocks, byte for byte; refine: least-squares refinement "
-                        "of those blocks (lower error, ~5x slower)")
+                        "of those blocks (lower error, ~3x slower) and a Q5_1 fallback for rows Q4_K cannot hold")
     p.set_defaults(func=cmd_quantize)

@@ -47,7 +47,8 @@ def _rows_of(t) -> tuple[tuple[int, ...], int, int]:
 def quantize_file(src: str | Path, dst: str | Path, qtype: str, threads: int | None = None,
                   progress: bool | None = None, method: str = "ggml") -> Path:
     """method: "ggml" (the bytes llama-quantize writes) or "refine" (lower squared error per
-    block, never higher); see encode.py."""
+    block, never higher; see encode.py). "refine" also gives rows that Q4_K cannot hold Q5_1
+    rather than Q5_0 (mix.choose_types), so its files can differ in type from llama-quantize's."""
     src, dst = Path(src), Path(dst)
     if method not in METHODS:
         raise ConvertError(f"unknown quantizer method {method!r} (one of {', '.join(METHODS)})")
@@ -64,7 +65,7 @@ def quantize_file(src: str | Path, dst: str | Path, qtype: str, threads: int | N
     types = mix.choose_types({n: (_rows_of(t)[0], int(t.tensor_type)) for n, t in tensors.items()},
                              qtype, int(_field(reader, f"{arch}.block_count", 0)), n_head,
                              int(_field(reader, f"{arch}.attention.head_count_kv", n_head)),
-                             int(_field(reader, f"{arch}.expert_count", 0)))
+                             int(_field(reader, f"{arch}.expert_count", 0)), offset_fallback=method == "refine")
     order = mix.llama_order(tensors)
     w = StreamWriter(dst.with_name(dst.name + ".part"), arch)
     _copy_metadata(reader, w.gguf)
