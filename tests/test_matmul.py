@@ -7,6 +7,10 @@ or the 32-element formats in a scalar build) go through the unpacked prefill ker
 everything else uses the types' vec_dot / vec_dot_multi with their own activation format. Either way the result must
 equal dequantize(W) . (the activations as quantized) up to float summation order, for every
 type, thread count and ragged token count.
+
+Types with a packed layout (quant/packed.h: Q4_0/Q4_1 on AVX2), which model loading builds for
+every matrix of a multiple of 8 rows, run every token count through the packed kernels; with
+packed=True, _core.matmul repacks the rows first, as loading does.
 """
 
 import numpy as np
@@ -86,6 +90,39 @@ def activations_seen(fmt, x):
         d = blocks[:, :4].copy().view(np.float32).astype(np.float64)
         qs = blocks[:, 4:260].copy().view(np.int8).astype(np.float64)
     return (d * qs).reshape(-1)
+
+
+PACKABLE = [n for n, t in TYPES.items() if _core.can_pack(t, 512, 16)]
+
+
+@pytest.mark.skipif(not PACKABLE, reason="no packed layouts in this build (scalar or non-x86)")
+@pytest.mark.parametrize("name", PACKABLE)
+@pytest.mark.parametrize("n_tokens", [1, 2, 5, 8, 9, 17, 37])
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_out", [16, 40])
+def test_packed_matmul_equals_row_dots(name, n_tokens, n_threads, n_out):
+    t = TYPES[name]
+    rng = np.random.default_rng(t * 100 + n_tokens + n_out + 3)
+    n_in = 512
+    w = np.concatenate([_core.quantize(t, row) for row in rng.standard_normal((n_out, n_in)).astype(np.float32)])
+    x = rng.standard_normal((n_tokens, n_in)).astype(np.float32)
+    x[0] *= 50.0                                   # a column of a different scale
+    y = _core.matmul(t, w, n_in, x, n_threads=n_threads, packed=True)
+    wf = _core.dequantize(t, w, n_in * n_out).astype(np.float64).reshape(n_out, n_in)
+    for tok in range(n_tokens):
+        a = activations_seen(1, x[tok])
+        scale = np.abs(wf) @ np.abs(a)
+        assert np.all(np.abs(y[tok] - wf @ a) <= 1e-5 * scale + 1e-6), (name, tok)
+    np.testing.assert_allclose(y, _core.matmul(t, w, n_in, x, n_threads=n_threads), rtol=1e-5,
+                               atol=1e-5 * np.abs(y).max())
+
+
+def test_packed_layout_needs_whole_groups_of_eight_rows():
+    assert not _core.can_pack(3, 512, 12)
+    from llmrt import QuantError
+
+    with pytest.raises(QuantError, match="packed"):
+        _core.matmul(3, np.zeros(20 * 12 * 16, np.uint8), 512, np.zeros((2, 512), np.float32), packed=True)
 
 
 def test_matmul_rejects_bad_shapes():

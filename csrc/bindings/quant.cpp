@@ -7,6 +7,7 @@
 #include "ops/matmul.h"
 #include "runtime/thread_pool.h"
 #include "quant/refine.h"
+#include "quant/packed.h"
 #include "quant/types.h"
 #include "runtime/errors.h"
 
@@ -78,7 +79,7 @@ float vec_dot(uint32_t type, Bytes w, Floats x, bool reference) {
     return fn(n, w.data(), act.data());
 }
 
-py::array_t<float> matmul(uint32_t type, Bytes w, int64_t n_in, Floats x, int n_threads) {
+py::array_t<float> matmul(uint32_t type, Bytes w, int64_t n_in, Floats x, int n_threads, bool packed) {
     const TypeTraits& t = computable(type);
     checked_count(t, n_in);
     if (x.ndim() != 2 || x.shape(1) != n_in) throw QuantError("matmul: x must be (n_tokens, n_in)");
@@ -90,6 +91,13 @@ py::array_t<float> matmul(uint32_t type, Bytes w, int64_t n_in, Floats x, int n_
         throw QuantError("matmul: weight bytes are not a whole number of rows");
     view.n_out = (int64_t)w.size() / (int64_t)view.row_bytes;
     view.data = w.data();
+    std::unique_ptr<uint8_t[]> packed_rows;
+    if (packed) {
+        if (!can_pack(type, n_in, view.n_out))
+            throw QuantError("matmul: no packed layout for this type, shape or build");
+        packed_rows = pack_rows(type, view.data, view.row_bytes, n_in, view.n_out);
+        view.packed = packed_rows.get();
+    }
     const int64_t n_tokens = x.shape(0);
     py::array_t<float> y({n_tokens, view.n_out});
     float* out = y.mutable_data();
@@ -117,8 +125,11 @@ void bind_quant(py::module_& m) {
           "activation quantization the matmul uses. reference=True runs the scalar reference.");
     m.attr("unpack_min_tokens") = ops::kUnpackMinTokens;
     m.def("matmul", &matmul, py::arg("type"), py::arg("w"), py::arg("n_in"), py::arg("x"), py::arg("n_threads") = 1,
-          "y (n_tokens, n_out) = x . W^T for raw weight rows, through the forward pass's matmul "
-          "(for 4+ tokens the unpacked prefill kernel).");
+          py::arg("packed") = false,
+          "y (n_tokens, n_out) = x . W^T for raw weight rows, through the forward pass's matmul. "
+          "packed=True repacks the rows first, as model loading does (quant/packed.h).");
+    m.def("can_pack", &can_pack, py::arg("type"), py::arg("n_in"), py::arg("n_out"),
+          "Whether a matrix of this type and shape gets a packed copy at load in this build.");
     m.def("prepare_activations", [](int fmt, Floats x, bool reference) {
         const int64_t n = (int64_t)x.size();
         py::array_t<uint8_t> out((py::ssize_t)act_row_size((ActFormat)fmt, n));

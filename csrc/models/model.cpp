@@ -1,7 +1,10 @@
 #include "models/model.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
+#include "quant/packed.h"
 #include "quant/types.h"
 #include "runtime/errors.h"
 
@@ -153,6 +156,25 @@ Model::Model(const std::string& path, const HParams& hp, const TensorNames& name
         if (hp_.n_expert > 0) bind_moe(bind, T, L, i);
     }
     validate_shapes();
+    pack_weights();
+}
+
+// Packed copies (quant/packed.h) of every matrix whose type has a packed layout; the output
+// head of a tied model is packed while token_embd (its lookups) keeps the file's rows.
+// LLMRT_REPACK=0 turns this off (benchmarks of the unpacked kernels, memory-tight hosts).
+void Model::pack_weights() {
+    if (const char* env = std::getenv("LLMRT_REPACK"); env && std::strcmp(env, "0") == 0) return;
+    auto pack = [&](ops::WeightView& w) {
+        if (!w.data || w.packed || !can_pack(w.type, w.n_in, w.n_out)) return;
+        packed_.push_back(pack_rows(w.type, w.data, w.row_bytes, w.n_in, w.n_out));
+        w.packed = packed_.back().get();
+    };
+    pack(output_);
+    for (LayerWeights& L : layers_) {
+        for (ops::WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down,
+                                   &L.ffn_gate_shexp, &L.ffn_up_shexp, &L.ffn_down_shexp})
+            pack(*w);
+    }
 }
 
 void Model::validate_moe(int i) const {

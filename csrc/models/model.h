@@ -59,12 +59,14 @@ public:
 private:
     void validate_shapes() const;
     void validate_moe(int layer) const;
+    void pack_weights();
 
     std::shared_ptr<gguf::File> file_;
     HParams hp_;
     ops::WeightView token_embd_, output_;
     Vector output_norm_;
     std::vector<LayerWeights> layers_;
+    std::vector<std::unique_ptr<uint8_t[]>> packed_;  // the packed copies the views point into
 };
 
 }  // namespace llmrt

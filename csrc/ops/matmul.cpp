@@ -24,6 +24,19 @@ void tile_rows(const TypeTraits& tr, const WeightView& w, int64_t row, const uin
     }
 }
 
+// Rows row..row+7 (a packed group, quant/packed.h) against every token, up to kTileMaxCols tokens
+// per kernel call, written straight into y.
+void packed_rows(const TypeTraits& tr, const WeightView& w, int64_t row, const uint8_t* act, size_t act_bytes,
+                 int64_t n_tokens, float* y) {
+    const uint8_t* group = w.packed + (size_t)row * w.row_bytes;
+    const void* cols[kTileMaxCols];
+    for (int64_t t = 0; t < n_tokens; t += kTileMaxCols) {
+        const int k = (int)std::min<int64_t>(kTileMaxCols, n_tokens - t);
+        for (int c = 0; c < k; ++c) cols[c] = act + (t + c) * act_bytes;
+        tr.vec_dot_packed(w.n_in, group, cols, k, y + t * w.n_out + row, w.n_out);
+    }
+}
+
 // One row unpacked to int8 once (quant/unpacked.h), then run against four tokens at a time.
 void unpacked_row(const TypeTraits& tr, DotUnpackedFn dot_unpacked, const WeightView& w, int64_t row,
                   const uint8_t* act, size_t act_bytes, int64_t n_tokens, float* y) {
@@ -115,8 +128,10 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
         });
     }
     // Rows of all weights form one index space; small bands balance the threads and keep a
-    // band's rows hot in cache while every token runs against them. Bands are whole tiles.
-    const int64_t grain = std::max<int64_t>(1, total_rows / (pool.size() * 16 * kTileRows)) * kTileRows;
+    // band's rows hot in cache while every token runs against them.
+    // Bands are whole tiles and whole packed groups.
+    static_assert(kPackedRows % kTileRows == 0, "a packed group is whole tiles");
+    const int64_t grain = std::max<int64_t>(1, total_rows / (pool.size() * 16 * kPackedRows)) * kPackedRows;
     pool.parallel_for(total_rows, grain, [&](int64_t r0, int64_t r1) {
         int i = 0;
         int64_t base = 0;
@@ -126,6 +141,13 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
             const int64_t row = r - base;
             const uint8_t* a = act + act_offset[fmt[i]];
             const size_t a_bytes = act_bytes[fmt[i]];
+            // Packed groups take every token count. A group cut by a band edge (a preceding weight
+            // of n_out % 8 == 4) runs from the original rows instead.
+            if (w.packed && traits[i]->vec_dot_packed && row % kPackedRows == 0 && r + kPackedRows <= r1) {
+                packed_rows(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i]);
+                r += kPackedRows;
+                continue;
+            }
             // One token stays on the one-row kernels: through the tiles Gemma-3's decode
             // (its 178 MB Q8_0 output head streamed from memory) was 16% slower.
             if (!unpacked[i] && traits[i]->vec_dot_tile && n_tokens > 1 && row + kTileRows <= w.n_out &&

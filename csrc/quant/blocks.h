@@ -58,6 +58,15 @@ struct block_a8_32 { float d; float s; int8_t qs[32]; };
 struct block_a8_256 { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };
 
 static_assert(sizeof(block_a8_32) == 40, "block_a8_32 size");
+
+// Packed layouts (quant/packed.h), built once at model load: block i of eight consecutive rows
+// interleaved. qs holds 4 groups of 32 bytes; group g is bytes 4g..4g+3 of row 0, then of row 1,
+// ..., row 7, so its low nibbles are elements 4g..4g+3 and its high nibbles elements
+// 16+4g..16+4g+3 of the eight rows.
+struct block_q4_0x8 { half_bits d[8]; uint8_t qs[8 * QK4_0 / 2]; };
+struct block_q4_1x8 { half_bits d[8]; half_bits m[8]; uint8_t qs[8 * QK4_1 / 2]; };
+static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 size");
+static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size");
 static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
 
 }  // namespace llmrt

@@ -1,0 +1,28 @@
+// Packed (8-row interleaved) weights: what they are and who builds them.
+//
+// The batched-decode tiles (VecDotTileFn) regroup four rows' blocks in registers on every call,
+// and each row's int32 sums fill two lanes, so the float conversion, scale and accumulate serve
+// four rows per instruction. Repacking a matrix once at load into blocks of eight rows (the
+// block_*x8 structs in quant/blocks.h) removes the regrouping and puts one row per lane: eight
+// rows per instruction. llama.cpp does the same for Q4_0 and Q4_K on x86 (its CPU_REPACK buffers).
+//
+// A packed matrix keeps its original rows too (WeightView::data: mmapped file pages, used for
+// token embedding lookups and for any rows a band of the thread pool does not cover in whole
+// 8-row groups), so a packed copy never changes what can be computed, only how fast.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "quant/types.h"
+
+namespace llmrt {
+
+// Whether w's type has a packed layout in this build and its shape allows it (n_out % 8 == 0).
+bool can_pack(uint32_t type, int64_t n_in, int64_t n_out);
+
+// The packed copy of n_out rows of n_in elements (row_bytes apart) starting at src: n_out / 8
+// groups, each n_in / block_size packed blocks. Same size as the rows.
+std::unique_ptr<uint8_t[]> pack_rows(uint32_t type, const uint8_t* src, size_t row_bytes, int64_t n_in,
+                                     int64_t n_out);
+
+}  // namespace llmrt
