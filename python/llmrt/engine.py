@@ -271,11 +271,22 @@ class Engine:
         """[(request, n_tokens, cells)] for this step; cells already claimed."""
         plan, planned = [], []
         budget = self.n_batch
-        for req in sorted(self.running, key=lambda r: (len(r.pending) > 1, r.order)):
+        order = sorted(self.running, key=lambda r: (len(r.pending) > 1, r.order))
+        # The busy server's usual step: sequences that each decode one token claim their cells
+        # in one find_slot call. Anything else (a full cache, a context shift, prompt chunks)
+        # goes through the loop below, one request at a time.
+        decoding = [r for r in order if len(r.pending) == 1 and r.seq is not None and not r.done
+                    and len(r.seq.tokens) < self.n_ctx][:budget]
+        if len(decoding) > 1 and self.kv.n_free >= len(decoding):
+            cells = self.kv.find_slot([r.seq.id for r in decoding], [len(r.seq.tokens) for r in decoding])
+            plan = [(r, 1, cells[i:i + 1]) for i, r in enumerate(decoding)]
+            planned = list(decoding)
+            budget -= len(decoding)
+        for req in order:
             if budget == 0:
                 break
-            if req.seq is None or req.done:
-                continue  # preempted while planning
+            if req.seq is None or req.done or req in planned:
+                continue  # preempted while planning, or claimed above
             seq = req.seq
             if len(seq.tokens) >= self.n_ctx:
                 if not self.context_shift:

@@ -127,14 +127,17 @@ class KVCache:
             raise ContextError(f"find_slot: sequence id outside 0..{self.n_seq_max - 1}")
         if positions.min() < 0:
             raise ContextError("find_slot: negative position")
-        for s in (seq_ids[:1] if n == 1 else np.unique(seq_ids)):
-            if n == 1:  # the decode fast path
-                clash = bool(((self.pos == positions[0]) & self._mask(int(s))).any())
-            else:
-                mine = positions[seq_ids == s]
-                clash = np.unique(mine).size != mine.size or \
-                    bool(np.isin(mine, self.pos[self._mask(int(s))]).any())
-            if clash:
+        distinct = np.unique(seq_ids)
+        if distinct.size == n:
+            # one token per sequence (a decode step): every pair checked at once, (n, n_cells)
+            owned = (self.seqs[None, :] >> seq_ids.astype(np.uint64)[:, None]) & _ONE
+            held = ((self.pos[None, :] == positions[:, None]) & (owned != 0)).any(axis=1)
+            if held.any():
+                raise ContextError(f"find_slot: sequence {int(seq_ids[held.argmax()])} already holds "
+                                   "one of these positions")
+        for s in (distinct if distinct.size < n else ()):
+            mine = positions[seq_ids == s]
+            if np.unique(mine).size != mine.size or bool(np.isin(mine, self.pos[self._mask(int(s))]).any()):
                 raise ContextError(f"find_slot: sequence {int(s)} already holds one of these positions")
         cells = self._pick_cells(n)
         self.pos[cells] = positions
