@@ -65,8 +65,16 @@ static_assert(sizeof(block_a8_32) == 40, "block_a8_32 size");
 // 16+4g..16+4g+3 of the eight rows.
 struct block_q4_0x8 { half_bits d[8]; uint8_t qs[8 * QK4_0 / 2]; };
 struct block_q4_1x8 { half_bits d[8]; half_bits m[8]; uint8_t qs[8 * QK4_1 / 2]; };
+// Q5_0: qs as Q4_0's; qh[4r + j] bit k = the fifth bit of row r's element 4k + j, so that
+// shifting bit k to bit 4 lines the fifth bits up with group k's nibbles (k < 4: low nibbles
+// of group k, k >= 4: high nibbles of group k - 4).
+struct block_q5_0x8 { half_bits d[8]; uint8_t qh[32]; uint8_t qs[8 * QK5_0 / 2]; };
+// Q8_0: 8 groups of 32 bytes; group g is bytes (elements) 4g..4g+3 of row 0, then of row 1, ...
+struct block_q8_0x8 { half_bits d[8]; int8_t qs[8 * QK8_0]; };
 static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 size");
 static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size");
+static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 size");
+static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 size");
 static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
 
 }  // namespace llmrt

@@ -33,6 +33,8 @@ void vec_dot_tile_q8_0(int64_t n, const void* w, size_t row_bytes, const void* c
 // Packed 8-row groups against 1..8 activation rows (VecDotPackedFn, legacy_packed_avx2.cpp).
 void vec_dot_packed_q4_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q4_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 
 // Bit-exact with the scalar dequantizers (multiply then add, never fused).
 void dequantize_q4_0(const void* src, float* dst, int64_t n);
@@ -54,4 +56,6 @@ namespace llmrt {
 // Eight rows to their packed blocks (RepackFn, legacy_repack.cpp; baseline code).
 void repack_q4_0(const void* src, size_t row_bytes, int64_t n, void* dst);
 void repack_q4_1(const void* src, size_t row_bytes, int64_t n, void* dst);
+void repack_q5_0(const void* src, size_t row_bytes, int64_t n, void* dst);
+void repack_q8_0(const void* src, size_t row_bytes, int64_t n, void* dst);
 }  // namespace llmrt
