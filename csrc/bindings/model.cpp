@@ -136,13 +136,15 @@ void bind_model(py::module_& m) {
           "Expert routing (ops/moe_gating.h): logits (n_tokens, n_expert) -> (ids int32, weights float32), "
           "each (n_tokens, n_used). func: 1 softmax, 2 sigmoid.");
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
-        .def(py::init([](const std::string& path, const py::dict& hparams, const py::dict& names) {
+        .def(py::init([](const std::string& path, const py::dict& hparams, const py::dict& names, bool repack) {
                  HParams hp = hparams_from_dict(hparams);
                  TensorNames tn = names_from_dict(names);
                  py::gil_scoped_release release;
-                 return std::make_shared<Model>(path, hp, tn);
+                 return std::make_shared<Model>(path, hp, tn, repack);
              }),
-             py::arg("path"), py::arg("hparams"), py::arg("tensor_names"))
+             py::arg("path"), py::arg("hparams"), py::arg("tensor_names"), py::arg("repack") = true)
+        .def_property_readonly("packed_bytes", &Model::packed_bytes,
+                               "Bytes of packed weight copies made at load (quant/packed.h).")
         .def_property_readonly("n_vocab", [](const Model& m) { return m.hparams().n_vocab; })
         .def_property_readonly("n_layer", [](const Model& m) { return m.hparams().n_layer; })
         .def_property_readonly("n_embd", [](const Model& m) { return m.hparams().n_embd; });

@@ -1,8 +1,6 @@
 #include "models/model.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
 #include "quant/packed.h"
 #include "quant/types.h"
@@ -109,7 +107,7 @@ void bind_moe(const Binder& bind, const std::map<std::string, std::string>& T, L
 
 }  // namespace
 
-Model::Model(const std::string& path, const HParams& hp, const TensorNames& names)
+Model::Model(const std::string& path, const HParams& hp, const TensorNames& names, bool repack)
     : file_(gguf::File::open(path)), hp_(hp) {
     if (hp_.n_layer <= 0 || hp_.n_embd <= 0 || hp_.n_head <= 0 || hp_.n_head_kv <= 0 ||
         hp_.n_head % hp_.n_head_kv != 0 || hp_.head_dim_k <= 0 || hp_.head_dim_v <= 0)
@@ -156,18 +154,17 @@ Model::Model(const std::string& path, const HParams& hp, const TensorNames& name
         if (hp_.n_expert > 0) bind_moe(bind, T, L, i);
     }
     validate_shapes();
-    pack_weights();
+    if (repack) pack_weights();
 }
 
 // Packed copies (quant/packed.h) of every matrix whose type has a packed layout; the output
 // head of a tied model is packed while token_embd (its lookups) keeps the file's rows.
-// LLMRT_REPACK=0 turns this off (benchmarks of the unpacked kernels, memory-tight hosts).
 void Model::pack_weights() {
-    if (const char* env = std::getenv("LLMRT_REPACK"); env && std::strcmp(env, "0") == 0) return;
     auto pack = [&](ops::WeightView& w) {
         if (!w.data || w.packed || !can_pack(w.type, w.n_in, w.n_out)) return;
         packed_.push_back(pack_rows(w.type, w.data, w.row_bytes, w.n_in, w.n_out));
         w.packed = packed_.back().get();
+        packed_bytes_ += (size_t)w.n_out * w.row_bytes;
     };
     pack(output_);
     for (LayerWeights& L : layers_) {

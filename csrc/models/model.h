@@ -47,7 +47,8 @@ struct TensorNames {
 
 class Model {
 public:
-    Model(const std::string& path, const HParams& hp, const TensorNames& names);
+    // repack: build packed copies of the matrices whose type has a packed layout (quant/packed.h).
+    Model(const std::string& path, const HParams& hp, const TensorNames& names, bool repack = true);
 
     const HParams& hparams() const { return hp_; }
     const gguf::File& file() const { return *file_; }
@@ -55,6 +56,7 @@ public:
     const ops::WeightView& output() const { return output_; }
     const Vector& output_norm() const { return output_norm_; }
     const LayerWeights& layer(int i) const { return layers_[i]; }
+    size_t packed_bytes() const { return packed_bytes_; }
 
 private:
     void validate_shapes() const;
@@ -67,6 +69,7 @@ private:
     Vector output_norm_;
     std::vector<LayerWeights> layers_;
     std::vector<std::unique_ptr<uint8_t[]>> packed_;  // the packed copies the views point into
+    size_t packed_bytes_ = 0;
 };
 
 }  // namespace llmrt

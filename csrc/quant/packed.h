@@ -6,6 +6,7 @@
 // block_*x8 structs in quant/blocks.h) removes the regrouping and puts one row per lane: eight
 // rows per instruction. llama.cpp does the same for Q4_0 and Q4_K on x86 (its CPU_REPACK buffers).
 //
+// Model loading packs every matrix it can unless told not to (LLM(repack=False), LLMRT_REPACK=0).
 // A packed matrix keeps its original rows too (WeightView::data: mmapped file pages, used for
 // token embedding lookups and for any rows a band of the thread pool does not cover in whole
 // 8-row groups), so a packed copy never changes what can be computed, only how fast.

@@ -65,13 +65,16 @@ class LLM:
     (running requests + cached prefixes, at most 64); context_shift: at n_ctx drop half of the
     tokens after the first n_keep and go on (False: raise ContextError). device: "auto" (the GPU
     when the model can run there, else the CPU), "cpu" or "cuda" (DeviceError when unavailable);
-    n_gpu_layers: layers to offload (None or -1: all), with device "cuda" or "auto"."""
+    n_gpu_layers: layers to offload (None or -1: all), with device "cuda" or "auto". repack: copy
+    the Q4_0/Q4_1/Q5_0/Q8_0 matrices at load into an 8-row interleaved layout that the AVX2
+    kernels read faster (as llama.cpp's CPU repack buffers; as much memory again as those
+    matrices); None: on unless the environment sets LLMRT_REPACK=0."""
 
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
                  n_parallel: int = 16, n_cells: int | None = None, context_shift: bool = True,
                  n_keep: int = 0, kv_type: str = "f16", device: str = "auto",
-                 n_gpu_layers: int | None = None):
+                 n_gpu_layers: int | None = None, repack: bool | None = None):
         # Checked before the model is fetched or mapped: a bad device fails fast.
         self.device: str = resolve_device(device, n_gpu_layers)
         self.n_gpu_layers = n_gpu_layers if self.device == "cuda" else 0
@@ -85,7 +88,9 @@ class LLM:
         self.hparams = self.spec.hparams(self.metadata)
         self.spec.check_tensors({t.name for t in self.gguf.tensors}, self.hparams["n_layer"],
                                 self.hparams.get("n_expert", 0))
-        self._model = _core.Model(str(self.model_path), self.hparams, self.spec.tensor_names())
+        if repack is None:
+            repack = os.environ.get("LLMRT_REPACK", "1") != "0"
+        self._model = _core.Model(str(self.model_path), self.hparams, self.spec.tensor_names(), bool(repack))
         self.n_vocab: int = self._model.n_vocab
         self.n_ctx_train: int = int(self.metadata.get(f"{self.architecture}.context_length", 0))
         if n_ctx <= 0:

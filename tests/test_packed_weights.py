@@ -1,0 +1,37 @@
+"""Packed weights (csrc/quant/packed.h): copies of the Q4_0/Q4_1/Q5_0/Q8_0 matrices made at load
+in an 8-row interleaved layout. They change the kernels and the float summation order, never
+the model. Each matmul agrees with the unpacked kernels to float rounding (test_matmul.py);
+through a whole model the two loads agree to the noise floor that every 8-bit re-quantization
+of the activations sets (a rounding flipped by 1e-7 moves a value by 1/254 of its block's
+range, and 30 layers carry that on), as batched and token-by-token decode do
+(test_llama_cpp_parity.py)."""
+
+import numpy as np
+import pytest
+
+import llmrt
+from llmrt import _core
+
+pytestmark = pytest.mark.skipif(not _core.can_pack(3, 512, 16), reason="no packed layouts in this build")
+
+
+@pytest.mark.parametrize("which", ["smollm2_path", "gemma3_path"])
+def test_packed_and_unpacked_loads_agree(which, request):
+    path = request.getfixturevalue(which)
+    from test_llama_cpp_parity import MAX_ERR, MEAN_ERR, load_reference
+
+    alias = "smollm2-135m" if which == "smollm2_path" else "gemma3-270m"
+    tokens = load_reference(alias)["prompts"][1]["tokens"]
+    packed = llmrt.LLM(path, n_ctx=128, n_threads=2)
+    plain = llmrt.LLM(path, n_ctx=128, n_threads=2, repack=False)
+    assert packed._model.packed_bytes > 10_000_000      # the layers (SmolLM2) or the head (Gemma)
+    assert plain._model.packed_bytes == 0
+    a, b = packed.logits(tokens), plain.logits(tokens)
+    rel = np.abs(a - b).max(axis=1) / np.ptp(b, axis=1)
+    assert rel.mean() < MEAN_ERR * 2 and rel.max() < MAX_ERR
+    assert (a.argmax(axis=1) == b.argmax(axis=1)).mean() > 0.9
+
+
+def test_repack_follows_the_environment(smollm2_path, monkeypatch):
+    monkeypatch.setenv("LLMRT_REPACK", "0")
+    assert llmrt.LLM(smollm2_path, n_ctx=32)._model.packed_bytes == 0
