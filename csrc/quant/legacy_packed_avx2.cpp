@@ -19,6 +19,15 @@
 namespace llmrt::avx2 {
 namespace {
 
+// Every cache line of the block `ahead` blocks on. A packed block spans 3-5 lines, and the
+// weights stream from memory once per call, so a single prefetch per block left the first load
+// of each block waiting on memory (perf: ~20% of the Q4_1 kernel's samples).
+template <typename Block>
+inline void prefetch_block(const Block* b, int ahead) {
+    const char* p = (const char*)(b + ahead);
+    for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 // 4 activation bytes in all eight lanes (a broadcast load: no shuffle).
 inline __m256i act_quad(const int8_t* qs) {
     int32_t v;
@@ -44,7 +53,7 @@ void packed_kernel(int64_t n, const void* w, const void* const* acts, float* out
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 32; ++i) {
-        _mm_prefetch((const char*)(b + i + 24), _MM_HINT_T0);
+        prefetch_block(b + i, 24);
         __m256i lo[4], hi[4];
         for (int g = 0; g < 4; ++g) {
             const __m256i x = _mm256_loadu_si256((const __m256i*)(b[i].qs + 32 * g));
@@ -89,7 +98,7 @@ void packed_kernel_q5_0(int64_t n, const void* w, const void* const* acts, float
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 32; ++i) {
-        _mm_prefetch((const char*)(b + i + 16), _MM_HINT_T0);
+        prefetch_block(b + i, 16);
         const __m256i qh = _mm256_loadu_si256((const __m256i*)b[i].qh);
         const __m256i fifth[8] = {fifth_bits<0>(qh), fifth_bits<1>(qh), fifth_bits<2>(qh), fifth_bits<3>(qh),
                                   fifth_bits<4>(qh), fifth_bits<5>(qh), fifth_bits<6>(qh), fifth_bits<7>(qh)};
@@ -132,7 +141,7 @@ void packed_kernel_q8_0(int64_t n, const void* w, const void* const* acts, float
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / 32; ++i) {
-        _mm_prefetch((const char*)(b + i + 12), _MM_HINT_T0);
+        prefetch_block(b + i, 12);
         __m256i mag[8];
         for (int g = 0; g < 8; ++g) mag[g] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i*)(b[i].qs + 32 * g)));
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
