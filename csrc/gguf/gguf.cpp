@@ -318,6 +318,14 @@ std::shared_ptr<File> File::open(const std::string& path) {
     return f;
 }
 
+void File::drop_pages(const uint8_t* p, size_t n) const {
+    if (!mapping_ || p < base_ || n > size_ || p - base_ > (ptrdiff_t)(size_ - n)) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = ((uintptr_t)p + page - 1) / page * page, hi = ((uintptr_t)p + n) / page * page;
+    // PROT_READ + MAP_PRIVATE, never written: dropped pages read back from the file unchanged.
+    if (hi > lo) madvise((void*)lo, hi - lo, MADV_DONTNEED);
+}
+
 std::shared_ptr<File> File::from_bytes(const std::string& bytes, const std::string& name) {
     std::shared_ptr<File> f(new File());
     f->path_ = name;

@@ -66,6 +66,10 @@ public:
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
     const Value* find_value(const std::string& key) const;          // nullptr when absent
     const TensorInfo* find_tensor(const std::string& name) const;   // nullptr when absent
+    // Hand the whole pages of [p, p + n) back to the page cache (a mapped file only; no effect on
+    // a from_bytes copy). The bytes stay readable: a later read faults them in again. For tensors
+    // whose packed copy replaced them (quant/packed.h), so they do not count twice in RSS.
+    void drop_pages(const uint8_t* p, size_t n) const;
 
 private:
     File() = default;

@@ -165,6 +165,7 @@ void Model::pack_weights() {
         packed_.push_back(pack_rows(w.type, w.data, w.row_bytes, w.n_in, w.n_out));
         w.packed = packed_.back().get();
         packed_bytes_ += (size_t)w.n_out * w.row_bytes;
+        file_->drop_pages(w.data, (size_t)w.n_out * w.row_bytes);
     };
     pack(output_);
     for (LayerWeights& L : layers_) {
