@@ -414,6 +414,8 @@ def test_ignore_eos_bans_end_of_generation():
     dict(temp=0.0),
     dict(temp=0.0, penalty_repeat=1.3, penalty_present=0.5, top_k=5, top_p=0.5, min_p=0.2),
     dict(temp=0.0, logit_bias={3: 5.0, 7: -np.inf}, dry_multiplier=0.8, top_n_sigma=1.0),
+    dict(temp=0.0, logit_bias={3: 2.0, 7: -np.inf, 9: np.inf}),     # the bias alone: no copy
+    dict(temp=0.0, logit_bias={5: 1.5}, penalty_repeat=1.2),         # bias + penalties once seen
 ])
 def test_temperature_zero_shortcut_equals_the_full_chain(params):
     """A temperature-0 chain takes the argmax after the logit-changing samplers; the full chain
@@ -429,6 +431,39 @@ def test_temperature_zero_shortcut_equals_the_full_chain(params):
         assert a == b
         fast.accept(a)
         full.accept(b)
+
+
+def test_logit_bias_argmax_without_a_copy_equals_apply_then_argmax():
+    """LogitBias.argmax (the temperature-0 chain's shortcut when the bias is its only
+    logit-changing sampler) reads the logits in place; it must pick what applying the bias and
+    taking the first maximum picks, ties and infinities included, and leave the logits alone."""
+    from llmrt.sampling.base import Candidates
+    from llmrt.sampling.logit_bias import LogitBias
+
+    rng = np.random.default_rng(11)
+    checked = 0
+    for trial in range(400):
+        logits = rng.integers(-3, 4, size=32).astype(np.float32)       # many ties
+        tokens = rng.choice(32, size=int(rng.integers(1, 5)), replace=False)
+        biases = rng.choice([-np.inf, np.inf, -1.0, 0.0, 1.0, 2.0], size=tokens.size)
+        lb = LogitBias(32, list(zip(tokens.tolist(), biases.tolist())))
+        before = logits.copy()
+        pick = lb.argmax(Candidates.from_logits(logits))
+        np.testing.assert_array_equal(logits, before)
+        cands = Candidates.from_logits(logits)
+        lb.apply(cands)
+        want = int(np.argmax(cands.logits))
+        if pick is not None:
+            assert pick == want, (trial, logits, tokens, biases)
+            checked += 1
+    assert checked > 300
+
+
+def test_ignore_eos_greedy_chain_skips_the_copy_but_not_the_ban():
+    chain = build_chain(SamplingParams(seed=1, temp=0.0, ignore_eos=True), 4, eog_tokens=[3])
+    logits = np.array([0.0, 1.0, 2.0, 5.0], np.float32)       # the banned token is the maximum
+    assert chain.sample(logits) == 2
+    assert chain.sample(np.array([0.0, 3.0, 2.0, 1.0], np.float32)) == 1
 
 
 @pytest.mark.parametrize("params", [dict(temp=0.5), dict(temp=0.0, xtc_probability=0.5, xtc_threshold=0.1),

@@ -163,10 +163,13 @@ class SamplerChain:
         (a grammar's mask: disallowed tokens are removed before the first sampler)."""
         cands = Candidates.from_logits(logits, allowed_mask)
         if self.greedy:
-            for s in self.samplers:
-                if isinstance(s, (LogitBias, Penalties, DRY)):
+            changers = [s for s in self.samplers if isinstance(s, (LogitBias, Penalties, DRY)) and s.active]
+            pick = changers[0].argmax(cands) if len(changers) == 1 and isinstance(changers[0], LogitBias) else None
+            if pick is None:
+                for s in changers:
                     s.apply(cands)
-            cands.selected = int(np.argmax(cands.logits))
+                pick = int(np.argmax(cands.logits))
+            cands.selected = pick
             self.last = cands
             return cands.token(cands.selected)
         for s in self.samplers:

@@ -29,6 +29,11 @@ class LogitBias(Sampler):
         bad = self.tokens[(self.tokens < 0) | (self.tokens >= n_vocab)]
         check(bad.size == 0, f"logit_bias token ids out of range [0, {n_vocab}): {bad[:5].tolist()}")
 
+    @property
+    def active(self) -> bool:
+        """Whether apply() can change anything."""
+        return self.tokens.size > 0
+
     def apply(self, cands: Candidates) -> None:
         if self.tokens.size == 0:
             return
@@ -38,6 +43,24 @@ class LogitBias(Sampler):
         logits = cands.mutable_logits()
         logits[pos] += self.biases[which]
         cands.sorted = False
+
+    def argmax(self, cands: Candidates) -> int | None:
+        """Index of the first maximum of the biased logits, read without copying them (the
+        temperature-0 chain's case; the copy of a 50k-262k row costs more than the argmax).
+        None when the unbiased maximum is itself a biased token: then apply() and an argmax."""
+        logits = cands.logits
+        best = int(np.argmax(logits))
+        pos, which = _positions(cands, self.tokens)
+        if pos.size == 0:
+            return best
+        if np.any(pos == best):
+            return None
+        biased = logits[pos] + self.biases[which]
+        top = biased.max()
+        if top < logits[best]:
+            return best
+        first = int(pos[biased == top].min())
+        return first if top > logits[best] else min(first, best)
 
 
 __all__ = ["LogitBias"]

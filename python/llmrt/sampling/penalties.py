@@ -62,10 +62,14 @@ class Penalties(Sampler):
     def history(self) -> list[int]:
         return list(self._prev)
 
+    @property
+    def active(self) -> bool:
+        """Whether apply() can change anything: a penalty is set and a token was seen."""
+        neutral = self.repeat == 1.0 and self.freq == 0.0 and self.present == 0.0
+        return self.last_n != 0 and not neutral and bool(self._count)
+
     def apply(self, cands: Candidates) -> None:
-        if self.last_n == 0 or (self.repeat == 1.0 and self.freq == 0.0 and self.present == 0.0):
-            return
-        if not self._count:
+        if not self.active:
             return
         tokens = np.fromiter(self._count.keys(), dtype=np.intp, count=len(self._count))
         counts = np.fromiter(self._count.values(), dtype=np.float32, count=len(self._count))
@@ -159,6 +163,11 @@ class DRY(Sampler):
     @property
     def enabled(self) -> bool:
         return self.multiplier != 0.0 and self.base >= 1.0 and self.penalty_last_n != 0
+
+    @property
+    def active(self) -> bool:
+        """Whether apply() may change anything (it also needs a repetition in the history)."""
+        return self.enabled
 
     def accept(self, token: int) -> None:
         if self.enabled:
