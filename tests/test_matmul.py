@@ -8,7 +8,7 @@ everything else uses the types' vec_dot / vec_dot_multi with their own activatio
 equal dequantize(W) . (the activations as quantized) up to float summation order, for every
 type, thread count and ragged token count.
 
-Types with a packed layout (quant/packed.h: Q4_0/Q4_1 on AVX2), which model loading builds for
+Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q8_0/Q4_K on AVX2), which model loading builds for
 every matrix of a multiple of 8 rows, run every token count through the packed kernels; with
 packed=True, _core.matmul repacks the rows first, as loading does.
 """
@@ -109,8 +109,9 @@ def test_packed_matmul_equals_row_dots(name, n_tokens, n_threads, n_out):
     x[0] *= 50.0                                   # a column of a different scale
     y = _core.matmul(t, w, n_in, x, n_threads=n_threads, packed=True)
     wf = _core.dequantize(t, w, n_in * n_out).astype(np.float64).reshape(n_out, n_in)
+    fmt = _core.type_info(t)["act_format"]
     for tok in range(n_tokens):
-        a = activations_seen(1, x[tok])
+        a = activations_seen(fmt, x[tok])
         scale = np.abs(wf) @ np.abs(a)
         assert np.all(np.abs(y[tok] - wf @ a) <= 1e-5 * scale + 1e-6), (name, tok)
     np.testing.assert_allclose(y, _core.matmul(t, w, n_in, x, n_threads=n_threads), rtol=1e-5,

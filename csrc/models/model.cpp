@@ -164,7 +164,7 @@ void Model::pack_weights() {
         if (!w.data || w.packed || !can_pack(w.type, w.n_in, w.n_out)) return;
         packed_.push_back(pack_rows(w.type, w.data, w.row_bytes, w.n_in, w.n_out));
         w.packed = packed_.back().get();
-        packed_bytes_ += (size_t)w.n_out * w.row_bytes;
+        packed_bytes_ += llmrt::packed_bytes(w.type, w.n_in, w.n_out);
         file_->drop_pages(w.data, (size_t)w.n_out * w.row_bytes);
     };
     pack(output_);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "quant/packed.h"
 #include "quant/types.h"
 #include "quant/unpacked.h"
 #include "runtime/errors.h"
@@ -28,7 +29,7 @@ void tile_rows(const TypeTraits& tr, const WeightView& w, int64_t row, const uin
 // per kernel call, written straight into y.
 void packed_rows(const TypeTraits& tr, const WeightView& w, int64_t row, const uint8_t* act, size_t act_bytes,
                  int64_t n_tokens, float* y) {
-    const uint8_t* group = w.packed + (size_t)row * w.row_bytes;
+    const uint8_t* group = w.packed + packed_group_offset(w.type, w.n_in, row / kPackedRows);
     const void* cols[kTileMaxCols];
     for (int64_t t = 0; t < n_tokens; t += kTileMaxCols) {
         const int k = (int)std::min<int64_t>(kTileMaxCols, n_tokens - t);

@@ -19,7 +19,7 @@ struct WeightView {
     int64_t n_out = 0;    // ne1
     size_t row_bytes = 0;
     // The same rows repacked at load (quant/packed.h), or nullptr. Row group g (rows 8g..8g+7)
-    // starts at byte 8 * g * row_bytes, as in the original rows.
+    // starts at packed_group_offset(type, n_in, g).
     const uint8_t* packed = nullptr;
     const uint8_t* row(int64_t r) const { return data + (size_t)r * row_bytes; }
 };

@@ -74,6 +74,19 @@ struct block_q8_0x8 { half_bits d[8]; int8_t qs[8 * QK8_0]; };
 static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 size");
 static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size");
 static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 size");
+// Q4_K: one super-block of eight rows. The 6-bit sub-block scales come unpacked, sc[s][r] for
+// sub-block s of row r, and the mins as pairs mn[k][r] = {min 2k, min 2k+1} of row r, so that one
+// widening load gives each row's lane its two int16 mins. qs: 4 chunks j of 8 groups g of 32
+// bytes, row r's bytes 32j+4g..32j+4g+3 at 256j + 32g + 4r: low nibbles are elements
+// 64j+4g..64j+4g+3 (sub-block 2j), high nibbles 64j+32+4g.. (sub-block 2j+1).
+struct block_q4_Kx8 {
+    half_bits d[8];
+    half_bits dmin[8];
+    uint8_t sc[8][8];
+    uint8_t mn[4][8][2];
+    uint8_t qs[8 * QK_K / 2];
+};
+static_assert(sizeof(block_q4_Kx8) == 32 + 64 + 64 + 1024, "block_q4_Kx8 size");
 static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 size");
 static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
 

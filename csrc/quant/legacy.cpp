@@ -332,6 +332,8 @@ void register_legacy_types(TypeTraits* table) {
         at(GGMLType::Q4_1).vec_dot_packed = avx2::vec_dot_packed_q4_1;
         at(GGMLType::Q5_0).vec_dot_packed = avx2::vec_dot_packed_q5_0;
         at(GGMLType::Q8_0).vec_dot_packed = avx2::vec_dot_packed_q8_0;
+        for (GGMLType t : {GGMLType::Q4_0, GGMLType::Q4_1, GGMLType::Q5_0, GGMLType::Q8_0})
+            at(t).packed_size = kPackedRows * at(t).type_size;
         at(GGMLType::Q4_0).dequantize = avx2::dequantize_q4_0;
         at(GGMLType::Q4_1).dequantize = avx2::dequantize_q4_1;
         at(GGMLType::Q5_0).dequantize = avx2::dequantize_q5_0;

@@ -21,8 +21,14 @@ namespace llmrt {
 // Whether w's type has a packed layout in this build and its shape allows it (n_out % 8 == 0).
 bool can_pack(uint32_t type, int64_t n_in, int64_t n_out);
 
-// The packed copy of n_out rows of n_in elements (row_bytes apart) starting at src: n_out / 8
-// groups, each n_in / block_size packed blocks. Same size as the rows.
+// Bytes of the packed copy of an (n_out, n_in) matrix: n_out / 8 groups, each n_in / block_size
+// packed blocks. The legacy types' packed blocks are as large as the rows they hold; Q4_K's are
+// 2.8% larger (its sub-block scales are stored unpacked).
+size_t packed_bytes(uint32_t type, int64_t n_in, int64_t n_out);
+// Where row group g (rows 8g..8g+7) starts in a packed copy.
+size_t packed_group_offset(uint32_t type, int64_t n_in, int64_t g);
+
+// The packed copy of n_out rows of n_in elements (row_bytes apart) starting at src.
 std::unique_ptr<uint8_t[]> pack_rows(uint32_t type, const uint8_t* src, size_t row_bytes, int64_t n_in,
                                      int64_t n_out);
 

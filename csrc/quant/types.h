@@ -36,7 +36,8 @@ constexpr int kTileMaxCols = 8;
 // Eight consecutive rows repacked once, at model load, into the type's interleaved layout
 // (quant/packed.h) so that one register of quants holds 4 elements of all eight rows: the
 // int32 conversion, the scaling and the accumulation then serve eight rows each, with no
-// per-block regrouping. `w` points at the n/block_size packed blocks of one 8-row group;
+// per-block regrouping. `w` points at the n/block_size packed blocks (packed_size bytes each)
+// of one 8-row group;
 // out[c * ldo + r] = dot(row r, acts[c]) for rows r < 8 and columns c < n_cols (1..kTileMaxCols).
 using VecDotPackedFn = void (*)(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo);
@@ -61,9 +62,10 @@ struct TypeTraits {
     UnpackFn unpack = nullptr;        // A8_32 types only; nullptr: prefill uses vec_dot
     VecDotMultiFn vec_dot_multi = nullptr;  // SIMD builds only; nullptr: vec_dot per column
     VecDotTileFn vec_dot_tile = nullptr;    // SIMD builds only; nullptr: vec_dot_multi per row
-    // SIMD builds only, both or neither: the packed layout is as large as the rows it holds.
+    // SIMD builds only, all three or none.
     RepackFn repack = nullptr;
     VecDotPackedFn vec_dot_packed = nullptr;
+    size_t packed_size = 0;  // bytes of one packed block: kPackedRows rows x block_size elements
 };
 
 // Traits of a type id; returns an entry with name == nullptr for unknown ids (never throws).

@@ -1,0 +1,103 @@
+// AVX2 kernel for packed Q4_K (VecDotPackedFn; layout block_q4_Kx8 in quant/blocks.h, why in
+// quant/packed.h): eight rows against 1..8 A8_256 activation rows. Scalar reference:
+// vec_dot_q4_k_ref of each (row, column).
+//
+// Per 32-element sub-block, eight 32-byte registers hold 4 elements of each of the eight rows;
+// the column's matching 4 activation bytes are broadcast. The eight maddubs products add up in
+// int16 (at most 8 * 2 * 15 * 127 = 30480), one madd multiplies them by each row's 6-bit scale
+// while widening, and the int32 sums run over the super-block (at most 8 * 2 * 30480 * 63 <
+// 2^31): one float conversion per super-block for eight rows. The mins take four madds of the
+// rows' min pairs against the column's 32-element activation sums.
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "quant/blocks.h"
+#include "quant/k_quants_internal.h"
+#include "quant/types.h"
+
+namespace llmrt::kq {
+namespace {
+
+inline __m256i act_quad(const int8_t* qs) {
+    int32_t v;
+    std::memcpy(&v, qs, 4);
+    return _mm256_set1_epi32(v);
+}
+
+// Sub-block s's scale of each row as the two int16 of the row's lane (the madd multiplier).
+inline __m256i sub_block_scales(const block_q4_Kx8& b, int s) {
+    const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)b.sc[s]));
+    return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
+}
+
+// The column's eight 32-element activation sums as int16, [s0..s7 | s0..s7]: 32-bit lane k
+// holds the pair (s2k, s2k+1).
+inline __m256i sub_block_sums(const block_a8_256& a) {
+    const __m256i pairs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i*)a.bsums), _mm256_set1_epi16(1));
+    const __m256i packed = _mm256_packs_epi32(pairs, pairs);
+    return _mm256_permute4x64_epi64(packed, 0x88);
+}
+
+template <int NC>
+void packed_kernel_q4_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    const block_q4_Kx8* b = (const block_q4_Kx8*)w;
+    const block_a8_256* y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    __m256 acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        // the next super-block (1184 bytes): every line, as the legacy kernels do
+        const char* next = (const char*)(b + i + 1);
+        for (size_t off = 0; off < sizeof(block_q4_Kx8); off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        __m256i isum[NC];
+        for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; ++j) {
+            for (int h = 0; h < 2; ++h) {  // sub-block 2j (low nibbles), 2j + 1 (high nibbles)
+                __m256i v[8];
+                for (int g = 0; g < 8; ++g) {
+                    const __m256i x = _mm256_loadu_si256((const __m256i*)(b[i].qs + 256 * j + 32 * g));
+                    v[g] = _mm256_and_si256(h == 0 ? x : _mm256_srli_epi16(x, 4), mask);
+                }
+                const __m256i scale = sub_block_scales(b[i], 2 * j + h);
+                for (int c = 0; c < NC; ++c) {
+                    const int8_t* a = y[c][i].qs + 64 * j + 32 * h;
+                    __m256i p = _mm256_maddubs_epi16(v[0], act_quad(a));
+                    for (int g = 1; g < 8; ++g) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[g], act_quad(a + 4 * g)));
+                    isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale));
+                }
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].dmin));
+        __m256i mins_of[4];
+        for (int k = 0; k < 4; ++k) mins_of[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)b[i].mn[k]));
+        for (int c = 0; c < NC; ++c) {
+            const __m256 da = _mm256_set1_ps(y[c][i].d);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(d, da), acc[c]);
+            const __m256i bs = sub_block_sums(y[c][i]);
+            __m256i m = _mm256_madd_epi16(mins_of[0], _mm256_shuffle_epi32(bs, 0x00));
+            m = _mm256_add_epi32(m, _mm256_madd_epi16(mins_of[1], _mm256_shuffle_epi32(bs, 0x55)));
+            m = _mm256_add_epi32(m, _mm256_madd_epi16(mins_of[2], _mm256_shuffle_epi32(bs, 0xAA)));
+            m = _mm256_add_epi32(m, _mm256_madd_epi16(mins_of[3], _mm256_shuffle_epi32(bs, 0xFF)));
+            acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, da), acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
+using Kernel = void (*)(int64_t, const void*, const void* const*, float*, int64_t);
+
+}  // namespace
+
+void vec_dot_packed_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {
+        packed_kernel_q4_k<1>, packed_kernel_q4_k<2>, packed_kernel_q4_k<3>, packed_kernel_q4_k<4>,
+        packed_kernel_q4_k<5>, packed_kernel_q4_k<6>, packed_kernel_q4_k<7>, packed_kernel_q4_k<8>};
+    kernels[n_cols - 1](n, w, acts, out, ldo);
+}
+
+}  // namespace llmrt::kq
+#endif  // __AVX2__
