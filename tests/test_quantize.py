@@ -371,20 +371,27 @@ def test_requantized_greedy_matches_llama_cpp(requantized):
     """llama.cpp's greedy continuations, teacher-forced: at every step where llama.cpp's top-2
     margin is at least MARGIN, llmrt's argmax is llama.cpp's token. Forcing llama.cpp's token
     after its near-ties keeps the check going past them (stopping at the first one, as
-    test_llama_cpp_parity does, left the refine file with 14 steps of 320)."""
+    test_llama_cpp_parity does, left the refine file with 14 steps of 320).
+
+    Two flips are allowed, each at a margin under 2 logits: these files sit at a noise floor of
+    ~2.4% of the logit range (mean) between any two summation orders, llmrt's own packed and
+    unpacked kernels included (max ~4%, ~1.2 logits), so a margin of 1.4 can flip; a wrong
+    kernel flips far more, and at any margin. Measured: 0 flips for ggml's file, 0-1 (margin
+    1.38) for refine's, depending on the kernels."""
     from test_llama_cpp_parity import MARGIN, load_reference
 
     name, _, llm = requantized
-    checked = 0
+    checked, flips = 0, []
     for prompt in load_reference(name)["prompts"]:
         logits = llm.eval_prefix(prompt["tokens"])
         for step, (expected, margin) in enumerate(zip(prompt["greedy"], prompt["greedy_margins"])):
             if margin >= MARGIN:
-                assert int(np.argmax(logits)) == expected, (
-                    f"step {step} of {prompt['prompt'][:40]!r}: llama.cpp's margin {margin:.3f}")
                 checked += 1
+                if int(np.argmax(logits)) != expected:
+                    flips.append(round(margin, 3))
             logits = llm.eval_next(expected)
     assert checked >= 200
+    assert len(flips) <= 2 and all(m < 2.0 for m in flips), f"argmax differs at margins {flips}"
 
 
 def test_quantize_cli_refine_method(converted, tmp_path):

@@ -87,6 +87,18 @@ struct block_q4_Kx8 {
     uint8_t qs[8 * QK_K / 2];
 };
 static_assert(sizeof(block_q4_Kx8) == 32 + 64 + 64 + 1024, "block_q4_Kx8 size");
+// Q6_K: one super-block of eight rows; quad t = elements 4t..4t+3 (sub-block t / 4). sc[s][r]:
+// the signed scale of sub-block s of row r. ql: 32 registers of 32 bytes, register k at 32k,
+// byte 4r + j: low nibble = low 4 bits of row r's element 4k + j, high nibble = of element
+// 128 + 4k + j. qh: 16 registers, register k byte 4r + j: bits 2i..2i+1 = high 2 bits of row
+// r's element 4(k + 16i) + j.
+struct block_q6_Kx8 {
+    half_bits d[8];
+    int8_t sc[16][8];
+    uint8_t ql[8 * QK_K / 2];
+    uint8_t qh[8 * QK_K / 4];
+};
+static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "block_q6_Kx8 size");
 static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 size");
 static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
 

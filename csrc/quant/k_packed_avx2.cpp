@@ -1,6 +1,6 @@
-// AVX2 kernel for packed Q4_K (VecDotPackedFn; layout block_q4_Kx8 in quant/blocks.h, why in
-// quant/packed.h): eight rows against 1..8 A8_256 activation rows. Scalar reference:
-// vec_dot_q4_k_ref of each (row, column).
+// AVX2 kernels for packed Q4_K and Q6_K (VecDotPackedFn; layouts block_q4_Kx8 / block_q6_Kx8 in
+// quant/blocks.h, why in quant/packed.h): eight rows against 1..8 A8_256 activation rows. Scalar
+// references: vec_dot_q4_k_ref / vec_dot_q6_k_ref of each (row, column).
 //
 // Per 32-element sub-block, eight 32-byte registers hold 4 elements of each of the eight rows;
 // the column's matching 4 activation bytes are broadcast. The eight maddubs products add up in
@@ -88,9 +88,77 @@ void packed_kernel_q4_k(int64_t n, const void* w, const void* const* acts, float
     for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
+// Q6_K: 6-bit levels q (value d * scale * (q - 32)) rebuilt four quads at a time from one ql pair
+// and one qh register. A pair of products reaches 2 * 63 * 127 = 16002, so every quad gets its own
+// madd, which also applies the sub-block's signed scale; the -32 comes off once per super-block
+// as 32 * sum over sub-blocks of scale * (the column's 16-element activation sum).
+inline __m256i signed_scale_pairs(const int8_t* sc8) {   // lane r: (sc[r], sc[r]) as int16
+    const __m256i x = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)sc8));
+    return _mm256_blend_epi16(x, _mm256_slli_epi32(x, 16), 0xAA);
+}
+
+template <int NC>
+void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    const block_q6_Kx8* b = (const block_q6_Kx8*)w;
+    const block_a8_256* y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30);
+    __m256 acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        const char* next = (const char*)(b + i + 1);
+        for (size_t off = 0; off < sizeof(block_q6_Kx8); off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        __m256i isum[NC];
+        for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
+        __m256i scale[4];
+        for (int m = 0; m < 16; ++m) {
+            if (m % 4 == 0)
+                for (int k = 0; k < 4; ++k) scale[k] = signed_scale_pairs(b[i].sc[4 * k + m / 4]);
+            const __m256i lo = _mm256_loadu_si256((const __m256i*)(b[i].ql + 32 * m));
+            const __m256i hi = _mm256_loadu_si256((const __m256i*)(b[i].ql + 32 * (m + 16)));
+            const __m256i h = _mm256_loadu_si256((const __m256i*)(b[i].qh + 32 * m));
+            // quads m, m + 16, m + 32, m + 48 (sub-blocks m/4, 4 + m/4, 8 + m/4, 12 + m/4)
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(lo, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45)),
+                _mm256_or_si256(_mm256_and_si256(hi, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo, 4), low4), _mm256_and_si256(h, bits45)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(hi, 4), low4),
+                                _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45))};
+            for (int c = 0; c < NC; ++c) {
+                const int8_t* a = y[c][i].qs;
+                for (int k = 0; k < 4; ++k) {
+                    const __m256i p = _mm256_maddubs_epi16(q[k], act_quad(a + 4 * (m + 16 * k)));
+                    isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale[k]));
+                }
+            }
+        }
+        __m256i pairs[8];   // lane r: (scale 2k, scale 2k + 1) of row r as int16
+        for (int k = 0; k < 8; ++k)
+            pairs[k] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i*)b[i].sc[2 * k]),
+                                                               _mm_loadl_epi64((const __m128i*)b[i].sc[2 * k + 1])));
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
+        for (int c = 0; c < NC; ++c) {
+            const __m256i bs = _mm256_loadu_si256((const __m256i*)y[c][i].bsums);  // lane k: (s2k, s2k+1)
+            __m256i offs = _mm256_setzero_si256();
+            for (int k = 0; k < 8; ++k)
+                offs = _mm256_add_epi32(offs, _mm256_madd_epi16(pairs[k], _mm256_permutevar8x32_epi32(bs, _mm256_set1_epi32(k))));
+            const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(offs, 5));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d, _mm256_set1_ps(y[c][i].d)), acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
 using Kernel = void (*)(int64_t, const void*, const void* const*, float*, int64_t);
 
 }  // namespace
+
+void vec_dot_packed_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {
+        packed_kernel_q6_k<1>, packed_kernel_q6_k<2>, packed_kernel_q6_k<3>, packed_kernel_q6_k<4>,
+        packed_kernel_q6_k<5>, packed_kernel_q6_k<6>, packed_kernel_q6_k<7>, packed_kernel_q6_k<8>};
+    kernels[n_cols - 1](n, w, acts, out, ldo);
+}
 
 void vec_dot_packed_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
     static constexpr Kernel kernels[kTileMaxCols] = {

@@ -281,6 +281,9 @@ void register_k_types(TypeTraits* table) {
         table[(uint32_t)GGMLType::Q4_K].repack = repack_q4_k;
         table[(uint32_t)GGMLType::Q4_K].vec_dot_packed = vec_dot_packed_q4_k_avx2;
         table[(uint32_t)GGMLType::Q4_K].packed_size = sizeof(block_q4_Kx8);
+        table[(uint32_t)GGMLType::Q6_K].repack = repack_q6_k;
+        table[(uint32_t)GGMLType::Q6_K].vec_dot_packed = vec_dot_packed_q6_k_avx2;
+        table[(uint32_t)GGMLType::Q6_K].packed_size = sizeof(block_q6_Kx8);
     }
 #endif
     table[(uint32_t)GGMLType::Q4_K].unpack = unpack_q45_k<false>;

@@ -30,8 +30,9 @@ void quantize_q4_k(const float* src, void* dst, int64_t n);
 void quantize_q5_k(const float* src, void* dst, int64_t n);
 void quantize_q6_k(const float* src, void* dst, int64_t n);
 
-// Eight rows to block_q4_Kx8 (RepackFn, k_repack.cpp).
+// Eight rows to block_q4_Kx8 / block_q6_Kx8 (RepackFn, k_repack.cpp).
 void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst);
+void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst);
 
 // Block packers (k_quantize.cpp), from levels L (0..2^bits-1) and integer sub-scales.
 void pack_2bit(const uint8_t* L, uint8_t* qs);                                // Q2_K qs
@@ -57,6 +58,7 @@ void vec_dot_multi_q6_k_avx2(int64_t n, const void* w, const void* const* acts, 
 void vec_dot_tile_q4_k_avx2(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
 // Packed 8-row groups (VecDotPackedFn, k_packed_avx2.cpp; layout block_q4_Kx8, k_repack.cpp).
 void vec_dot_packed_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 #endif
 
 // Q4_K / Q5_K: 8 six-bit scales and 8 six-bit mins packed into 12 bytes.

@@ -28,4 +28,33 @@ void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
     }
 }
 
+// The 6-bit level of element e of a Q6_K block (0..63; the value is d * scale * (q - 32)).
+static inline int q6_level(const block_q6_K& b, int e) {
+    const int h = e / 128, r = e % 128, l = r % 32, k = r / 32;
+    const uint8_t lbyte = b.ql[64 * h + l + 32 * (k & 1)];
+    const int lo = (k >> 1) ? (lbyte >> 4) : (lbyte & 0xF);
+    return lo | ((b.qh[32 * h + l] >> (2 * k)) & 3) << 4;
+}
+
+void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
+    block_q6_Kx8* out = (block_q6_Kx8*)dst;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        block_q6_Kx8& o = out[i];
+        std::memset(o.qh, 0, sizeof(o.qh));
+        for (int r = 0; r < 8; ++r) {
+            const block_q6_K& b = ((const block_q6_K*)((const uint8_t*)src + r * row_bytes))[i];
+            o.d[r] = b.d;
+            for (int s = 0; s < 16; ++s) o.sc[s][r] = b.scales[s];
+            for (int k = 0; k < 32; ++k)
+                for (int j = 0; j < 4; ++j)
+                    o.ql[32 * k + 4 * r + j] = (uint8_t)((q6_level(b, 4 * k + j) & 0xF) |
+                                                         (q6_level(b, 128 + 4 * k + j) & 0xF) << 4);
+            for (int k = 0; k < 16; ++k)
+                for (int j = 0; j < 4; ++j)
+                    for (int i2 = 0; i2 < 4; ++i2)
+                        o.qh[32 * k + 4 * r + j] |= (uint8_t)((q6_level(b, 4 * (k + 16 * i2) + j) >> 4) << (2 * i2));
+        }
+    }
+}
+
 }  // namespace llmrt::kq
