@@ -8,9 +8,9 @@ everything else uses the types' vec_dot / vec_dot_multi with their own activatio
 equal dequantize(W) . (the activations as quantized) up to float summation order, for every
 type, thread count and ragged token count.
 
-Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q8_0/Q4_K on AVX2), which model loading builds for
-every matrix of a multiple of 8 rows, run every token count through the packed kernels; with
-packed=True, _core.matmul repacks the rows first, as loading does.
+Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q8_0/Q4_K/Q6_K on AVX2), which
+model loading builds for every matrix of a multiple of 8 rows, run every token count through the
+packed kernels; with packed=True, _core.matmul repacks the rows first, as loading does.
 """
 
 import numpy as np

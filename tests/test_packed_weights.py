@@ -1,4 +1,4 @@
-"""Packed weights (csrc/quant/packed.h): copies of the Q4_0/Q4_1/Q5_0/Q8_0 matrices made at load
+"""Packed weights (csrc/quant/packed.h): copies of the Q4_0/Q4_1/Q5_0/Q8_0/Q4_K/Q6_K matrices made at load
 in an 8-row interleaved layout. They change the kernels and the float summation order, never
 the model. Each matmul agrees with the unpacked kernels to float rounding (test_matmul.py);
 through a whole model the two loads agree to the noise floor that every 8-bit re-quantization

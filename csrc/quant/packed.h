@@ -1,4 +1,5 @@
-// Packed (8-row interleaved) weights: what they are and who builds them.
+// Packed (8-row interleaved) weights: what they are and who builds them. Types: Q4_0, Q4_1, Q5_0,
+// Q8_0 (legacy_repack.cpp, legacy_packed_avx2.cpp), Q4_K, Q6_K (k_repack.cpp, k_packed_avx2.cpp).
 //
 // The batched-decode tiles (VecDotTileFn) regroup four rows' blocks in registers on every call,
 // and each row's int32 sums fill two lanes, so the float conversion, scale and accumulate serve
