@@ -80,24 +80,32 @@ float block_sse(const float* x, const float* y) {
     return (float)e;
 }
 
-template <class Block>
-void refine_rows(GGMLType type, int lo, int hi, void (*pack)(const int* q, Block& b), const float* x, void* dst,
-                 int64_t n) {
+// Each block: ggml's, unless `candidate(x, block)` writes one with a smaller squared error.
+template <class Block, class Candidate>
+void refine_blocks(GGMLType type, const float* x, void* dst, int64_t n, Candidate candidate) {
     const TypeTraits& t = type_traits(type);
     Block* out = (Block*)dst;
     float y[32];
-    int q[32];
     for (int64_t i = 0; i < n / 32; ++i, x += 32) {
         t.quantize(x, &out[i], 32);
         t.dequantize(&out[i], y, 32);
         const float ref_err = block_sse(x, y);
         if (ref_err == 0.0f) continue;
         Block mine;
-        mine.d = fp32_to_fp16(search_step(x, lo, hi, q));
-        pack(q, mine);
+        candidate(x, mine);
         t.dequantize(&mine, y, 32);
         if (block_sse(x, y) < ref_err) out[i] = mine;
     }
+}
+
+template <class Block>
+void refine_rows(GGMLType type, int lo, int hi, void (*pack)(const int* q, Block& b), const float* x, void* dst,
+                 int64_t n) {
+    refine_blocks<Block>(type, x, dst, n, [&](const float* xb, Block& mine) {
+        int q[32];
+        mine.d = fp32_to_fp16(search_step(xb, lo, hi, q));
+        pack(q, mine);
+    });
 }
 
 // Levels of x against step d above m, clamped to 0..top; returns the squared error.
@@ -144,23 +152,13 @@ OffsetGrid search_offset_grid(const float* x, int top, int* q) {
 template <class Block>
 void refine_offset_rows(GGMLType type, int top, void (*pack)(const int* q, Block& b), const float* x, void* dst,
                         int64_t n) {
-    const TypeTraits& t = type_traits(type);
-    Block* out = (Block*)dst;
-    float y[32];
-    int q[32];
-    for (int64_t i = 0; i < n / 32; ++i, x += 32) {
-        t.quantize(x, &out[i], 32);
-        t.dequantize(&out[i], y, 32);
-        const float ref_err = block_sse(x, y);
-        if (ref_err == 0.0f) continue;
-        const OffsetGrid g = search_offset_grid(x, top, q);
-        Block mine;
+    refine_blocks<Block>(type, x, dst, n, [&](const float* xb, Block& mine) {
+        int q[32];
+        const OffsetGrid g = search_offset_grid(xb, top, q);
         mine.d = fp32_to_fp16(g.d);
         mine.m = fp32_to_fp16(g.m);
         pack(q, mine);
-        t.dequantize(&mine, y, 32);
-        if (block_sse(x, y) < ref_err) out[i] = mine;
-    }
+    });
 }
 
 // The level fields of each type, from signed levels (offset types: levels 0..top).
