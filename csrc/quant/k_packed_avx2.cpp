@@ -15,16 +15,14 @@
 
 #include "quant/blocks.h"
 #include "quant/k_quants_internal.h"
+#include "quant/packed_avx2.h"
 #include "quant/types.h"
 
 namespace llmrt::kq {
 namespace {
 
-inline __m256i act_quad(const int8_t* qs) {
-    int32_t v;
-    std::memcpy(&v, qs, 4);
-    return _mm256_set1_epi32(v);
-}
+using avx2::act_quad;
+using avx2::prefetch_block;
 
 // Sub-block s's scale of each row as the two int16 of the row's lane (the madd multiplier).
 inline __m256i sub_block_scales(const block_q4_Kx8& b, int s) {
@@ -49,9 +47,7 @@ void packed_kernel_q4_k(int64_t n, const void* w, const void* const* acts, float
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        // the next super-block (1184 bytes): every line, as the legacy kernels do
-        const char* next = (const char*)(b + i + 1);
-        for (size_t off = 0; off < sizeof(block_q4_Kx8); off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        prefetch_block(b + i, 1);  // the next super-block, 1184 bytes
         __m256i isum[NC];
         for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
         for (int j = 0; j < 4; ++j) {
@@ -106,8 +102,7 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        const char* next = (const char*)(b + i + 1);
-        for (size_t off = 0; off < sizeof(block_q6_Kx8); off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        prefetch_block(b + i, 1);  // the next super-block, 1680 bytes
         __m256i isum[NC];
         for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
         __m256i scale[4];

@@ -14,26 +14,11 @@
 
 #include "quant/blocks.h"
 #include "quant/legacy_kernels.h"
+#include "quant/packed_avx2.h"
 #include "quant/types.h"
 
 namespace llmrt::avx2 {
 namespace {
-
-// Every cache line of the block `ahead` blocks on. A packed block spans 3-5 lines, and the
-// weights stream from memory once per call, so a single prefetch per block left the first load
-// of each block waiting on memory (perf: ~20% of the Q4_1 kernel's samples).
-template <typename Block>
-inline void prefetch_block(const Block* b, int ahead) {
-    const char* p = (const char*)(b + ahead);
-    for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
-}
-
-// 4 activation bytes in all eight lanes (a broadcast load: no shuffle).
-inline __m256i act_quad(const int8_t* qs) {
-    int32_t v;
-    std::memcpy(&v, qs, 4);
-    return _mm256_set1_epi32(v);
-}
 
 template <typename Block>
 inline __m256 row_offsets(const Block& b, __m256 d) {
