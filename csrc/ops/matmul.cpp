@@ -25,11 +25,11 @@ void tile_rows(const TypeTraits& tr, const WeightView& w, int64_t row, const uin
     }
 }
 
-// Rows row..row+7 (a packed group, quant/packed.h) against every token, up to kTileMaxCols tokens
-// per kernel call, written straight into y.
+// Rows row..row + packed_rows - 1 (a packed group, quant/packed.h) against every token, up to
+// kTileMaxCols tokens per kernel call, written straight into y.
 void packed_rows(const TypeTraits& tr, const WeightView& w, int64_t row, const uint8_t* act, size_t act_bytes,
                  int64_t n_tokens, float* y) {
-    const uint8_t* group = w.packed + packed_group_offset(w.type, w.n_in, row / kPackedRows);
+    const uint8_t* group = w.packed + packed_group_offset(w.type, w.n_in, row / tr.packed_rows);
     const void* cols[kTileMaxCols];
     for (int64_t t = 0; t < n_tokens; t += kTileMaxCols) {
         const int k = (int)std::min<int64_t>(kTileMaxCols, n_tokens - t);
@@ -130,9 +130,9 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
     }
     // Rows of all weights form one index space; small bands balance the threads and keep a
     // band's rows hot in cache while every token runs against them.
-    // Bands are whole tiles and whole packed groups.
-    static_assert(kPackedRows % kTileRows == 0, "a packed group is whole tiles");
-    const int64_t grain = std::max<int64_t>(1, total_rows / (pool.size() * 16 * kPackedRows)) * kPackedRows;
+    // Bands are whole tiles and whole packed groups of either size.
+    static_assert(kMaxPackedRows % kTileRows == 0, "a packed group is whole tiles");
+    const int64_t grain = std::max<int64_t>(1, total_rows / (pool.size() * 16 * kMaxPackedRows)) * kMaxPackedRows;
     pool.parallel_for(total_rows, grain, [&](int64_t r0, int64_t r1) {
         int i = 0;
         int64_t base = 0;
@@ -143,10 +143,11 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
             const uint8_t* a = act + act_offset[fmt[i]];
             const size_t a_bytes = act_bytes[fmt[i]];
             // Packed groups take every token count. A group cut by a band edge (a preceding weight
-            // of n_out % 8 == 4) runs from the original rows instead.
-            if (w.packed && traits[i]->vec_dot_packed && row % kPackedRows == 0 && r + kPackedRows <= r1) {
+            // whose row count is no multiple of 16) runs from the original rows instead.
+            const int group_rows = traits[i]->packed_rows;
+            if (w.packed && traits[i]->vec_dot_packed && row % group_rows == 0 && r + group_rows <= r1) {
                 packed_rows(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i]);
-                r += kPackedRows;
+                r += group_rows;
                 continue;
             }
             // One token stays on the one-row kernels: through the tiles Gemma-3's decode

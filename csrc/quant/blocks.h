@@ -59,47 +59,66 @@ struct block_a8_256 { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };
 
 static_assert(sizeof(block_a8_32) == 40, "block_a8_32 size");
 
-// Packed layouts (quant/packed.h), built once at model load: block i of eight consecutive rows
-// interleaved. qs holds 4 groups of 32 bytes; group g is bytes 4g..4g+3 of row 0, then of row 1,
-// ..., row 7, so its low nibbles are elements 4g..4g+3 and its high nibbles elements
-// 16+4g..16+4g+3 of the eight rows.
-struct block_q4_0x8 { half_bits d[8]; uint8_t qs[8 * QK4_0 / 2]; };
-struct block_q4_1x8 { half_bits d[8]; half_bits m[8]; uint8_t qs[8 * QK4_1 / 2]; };
+// Packed layouts (quant/packed.h), built once at model load: block i of R consecutive rows
+// interleaved (R = 8 for the AVX2 kernels, 16 for AVX-512: one register of 4 bytes per row).
+// qs holds 4 groups of 4R bytes; group g is bytes 4g..4g+3 of row 0, then of row 1, ...,
+// row R-1, so its low nibbles are elements 4g..4g+3 and its high nibbles elements
+// 16+4g..16+4g+3 of the R rows.
+template <int R> struct block_q4_0xR { half_bits d[R]; uint8_t qs[R * QK4_0 / 2]; };
+template <int R> struct block_q4_1xR { half_bits d[R]; half_bits m[R]; uint8_t qs[R * QK4_1 / 2]; };
 // Q5_0: qs as Q4_0's; qh[4r + j] bit k = the fifth bit of row r's element 4k + j, so that
 // shifting bit k to bit 4 lines the fifth bits up with group k's nibbles (k < 4: low nibbles
 // of group k, k >= 4: high nibbles of group k - 4).
-struct block_q5_0x8 { half_bits d[8]; uint8_t qh[32]; uint8_t qs[8 * QK5_0 / 2]; };
-// Q8_0: 8 groups of 32 bytes; group g is bytes (elements) 4g..4g+3 of row 0, then of row 1, ...
-struct block_q8_0x8 { half_bits d[8]; int8_t qs[8 * QK8_0]; };
-static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 size");
-static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size");
-static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 size");
-// Q4_K: one super-block of eight rows. The 6-bit sub-block scales come unpacked, sc[s][r] for
+template <int R> struct block_q5_0xR { half_bits d[R]; uint8_t qh[4 * R]; uint8_t qs[R * QK5_0 / 2]; };
+// Q8_0: 8 groups of 4R bytes; group g is bytes (elements) 4g..4g+3 of row 0, then of row 1, ...
+template <int R> struct block_q8_0xR { half_bits d[R]; int8_t qs[R * QK8_0]; };
+// Q4_K: one super-block of R rows. The 6-bit sub-block scales come unpacked, sc[s][r] for
 // sub-block s of row r, and the mins as pairs mn[k][r] = {min 2k, min 2k+1} of row r, so that one
-// widening load gives each row's lane its two int16 mins. qs: 4 chunks j of 8 groups g of 32
-// bytes, row r's bytes 32j+4g..32j+4g+3 at 256j + 32g + 4r: low nibbles are elements
+// widening load gives each row's lane its two int16 mins. qs: 4 chunks j of 8 groups g of 4R
+// bytes, row r's bytes 32j+4g..32j+4g+3 at 32Rj + 4Rg + 4r: low nibbles are elements
 // 64j+4g..64j+4g+3 (sub-block 2j), high nibbles 64j+32+4g.. (sub-block 2j+1).
-struct block_q4_Kx8 {
-    half_bits d[8];
-    half_bits dmin[8];
-    uint8_t sc[8][8];
-    uint8_t mn[4][8][2];
-    uint8_t qs[8 * QK_K / 2];
+template <int R> struct block_q4_KxR {
+    half_bits d[R];
+    half_bits dmin[R];
+    uint8_t sc[8][R];
+    uint8_t mn[4][R][2];
+    uint8_t qs[R * QK_K / 2];
 };
-static_assert(sizeof(block_q4_Kx8) == 32 + 64 + 64 + 1024, "block_q4_Kx8 size");
-// Q6_K: one super-block of eight rows; quad t = elements 4t..4t+3 (sub-block t / 4). sc[s][r]:
-// the signed scale of sub-block s of row r. ql: 32 registers of 32 bytes, register k at 32k,
+// Q6_K: one super-block of R rows; quad t = elements 4t..4t+3 (sub-block t / 4). sc[s][r]:
+// the signed scale of sub-block s of row r. ql: 32 registers of 4R bytes, register k at 4Rk,
 // byte 4r + j: low nibble = low 4 bits of row r's element 4k + j, high nibble = of element
 // 128 + 4k + j. qh: 16 registers, register k byte 4r + j: bits 2i..2i+1 = high 2 bits of row
 // r's element 4(k + 16i) + j.
-struct block_q6_Kx8 {
-    half_bits d[8];
-    int8_t sc[16][8];
-    uint8_t ql[8 * QK_K / 2];
-    uint8_t qh[8 * QK_K / 4];
+template <int R> struct block_q6_KxR {
+    half_bits d[R];
+    int8_t sc[16][R];
+    uint8_t ql[R * QK_K / 2];
+    uint8_t qh[R * QK_K / 4];
 };
-static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "block_q6_Kx8 size");
+using block_q4_0x8 = block_q4_0xR<8>;
+using block_q4_1x8 = block_q4_1xR<8>;
+using block_q5_0x8 = block_q5_0xR<8>;
+using block_q8_0x8 = block_q8_0xR<8>;
+using block_q4_Kx8 = block_q4_KxR<8>;
+using block_q6_Kx8 = block_q6_KxR<8>;
+using block_q4_0x16 = block_q4_0xR<16>;
+using block_q4_1x16 = block_q4_1xR<16>;
+using block_q5_0x16 = block_q5_0xR<16>;
+using block_q8_0x16 = block_q8_0xR<16>;
+using block_q4_Kx16 = block_q4_KxR<16>;
+using block_q6_Kx16 = block_q6_KxR<16>;
+static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 size");
+static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size");
+static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 size");
 static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 size");
+static_assert(sizeof(block_q4_Kx8) == 32 + 64 + 64 + 1024, "block_q4_Kx8 size");
+static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "block_q6_Kx8 size");
+static_assert(sizeof(block_q4_0x16) == 16 * sizeof(block_q4_0), "block_q4_0x16 size");
+static_assert(sizeof(block_q4_1x16) == 16 * sizeof(block_q4_1), "block_q4_1x16 size");
+static_assert(sizeof(block_q5_0x16) == 16 * sizeof(block_q5_0), "block_q5_0x16 size");
+static_assert(sizeof(block_q8_0x16) == 16 * sizeof(block_q8_0), "block_q8_0x16 size");
+static_assert(sizeof(block_q4_Kx16) == 2 * sizeof(block_q4_Kx8), "block_q4_Kx16 size");
+static_assert(sizeof(block_q6_Kx16) == 16 * sizeof(block_q6_K), "block_q6_Kx16 size");
 static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
 
 }  // namespace llmrt

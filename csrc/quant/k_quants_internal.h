@@ -30,9 +30,9 @@ void quantize_q4_k(const float* src, void* dst, int64_t n);
 void quantize_q5_k(const float* src, void* dst, int64_t n);
 void quantize_q6_k(const float* src, void* dst, int64_t n);
 
-// Eight rows to block_q4_Kx8 / block_q6_Kx8 (RepackFn, k_repack.cpp).
-void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst);
-void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst);
+// R rows (8 or 16) to block_q4_KxR / block_q6_KxR (RepackFn, k_repack.cpp).
+template <int R> void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst);
+template <int R> void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst);
 
 // Block packers (k_quantize.cpp), from levels L (0..2^bits-1) and integer sub-scales.
 void pack_2bit(const uint8_t* L, uint8_t* qs);                                // Q2_K qs
@@ -59,6 +59,11 @@ void vec_dot_tile_q4_k_avx2(int64_t n, const void* w, size_t row_bytes, const vo
 // Packed 8-row groups (VecDotPackedFn, k_packed_avx2.cpp; layout block_q4_Kx8, k_repack.cpp).
 void vec_dot_packed_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+// 16-row groups on AVX-512 VNNI (k_packed_avx512.cpp; layouts block_q4_Kx16 / block_q6_Kx16).
+void vec_dot_packed_q4_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo);
+void vec_dot_packed_q6_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo);
 #endif
 
 // Q4_K / Q5_K: 8 six-bit scales and 8 six-bit mins packed into 12 bytes.

@@ -1,5 +1,6 @@
-// block_q4_Kx8 (quant/blocks.h) from eight rows of Q4_K: byte moves and the scale unpacking that
-// the kernel (k_packed_avx2.cpp) would otherwise repeat for every column. Baseline code.
+// block_q4_KxR / block_q6_KxR (quant/blocks.h) from R rows (8 or 16) of Q4_K / Q6_K: byte moves
+// and the scale unpacking that the kernels (k_packed_avx2.cpp for 8 rows, k_packed_avx512.cpp
+// for 16) would otherwise repeat for every column. Baseline code.
 #include <cstring>
 
 #include "quant/blocks.h"
@@ -7,11 +8,12 @@
 
 namespace llmrt::kq {
 
+template <int R>
 void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
-    block_q4_Kx8* out = (block_q4_Kx8*)dst;
+    block_q4_KxR<R>* out = (block_q4_KxR<R>*)dst;
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        block_q4_Kx8& o = out[i];
-        for (int r = 0; r < 8; ++r) {
+        block_q4_KxR<R>& o = out[i];
+        for (int r = 0; r < R; ++r) {
             const block_q4_K& b = ((const block_q4_K*)((const uint8_t*)src + r * row_bytes))[i];
             o.d[r] = b.d;
             o.dmin[r] = b.dmin;
@@ -23,7 +25,8 @@ void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
                 o.mn[k][r][1] = mn[2 * k + 1];
             }
             for (int j = 0; j < 4; ++j)
-                for (int g = 0; g < 8; ++g) std::memcpy(o.qs + 256 * j + 32 * g + 4 * r, b.qs + 32 * j + 4 * g, 4);
+                for (int g = 0; g < 8; ++g)
+                    std::memcpy(o.qs + 32 * R * j + 4 * R * g + 4 * r, b.qs + 32 * j + 4 * g, 4);
         }
     }
 }
@@ -36,25 +39,31 @@ static inline int q6_level(const block_q6_K& b, int e) {
     return lo | ((b.qh[32 * h + l] >> (2 * k)) & 3) << 4;
 }
 
+template <int R>
 void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
-    block_q6_Kx8* out = (block_q6_Kx8*)dst;
+    block_q6_KxR<R>* out = (block_q6_KxR<R>*)dst;
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        block_q6_Kx8& o = out[i];
+        block_q6_KxR<R>& o = out[i];
         std::memset(o.qh, 0, sizeof(o.qh));
-        for (int r = 0; r < 8; ++r) {
+        for (int r = 0; r < R; ++r) {
             const block_q6_K& b = ((const block_q6_K*)((const uint8_t*)src + r * row_bytes))[i];
             o.d[r] = b.d;
             for (int s = 0; s < 16; ++s) o.sc[s][r] = b.scales[s];
             for (int k = 0; k < 32; ++k)
                 for (int j = 0; j < 4; ++j)
-                    o.ql[32 * k + 4 * r + j] = (uint8_t)((q6_level(b, 4 * k + j) & 0xF) |
+                    o.ql[4 * R * k + 4 * r + j] = (uint8_t)((q6_level(b, 4 * k + j) & 0xF) |
                                                          (q6_level(b, 128 + 4 * k + j) & 0xF) << 4);
             for (int k = 0; k < 16; ++k)
                 for (int j = 0; j < 4; ++j)
                     for (int i2 = 0; i2 < 4; ++i2)
-                        o.qh[32 * k + 4 * r + j] |= (uint8_t)((q6_level(b, 4 * (k + 16 * i2) + j) >> 4) << (2 * i2));
+                        o.qh[4 * R * k + 4 * r + j] |= (uint8_t)((q6_level(b, 4 * (k + 16 * i2) + j) >> 4) << (2 * i2));
         }
     }
 }
+
+template void repack_q4_k<8>(const void*, size_t, int64_t, void*);
+template void repack_q4_k<16>(const void*, size_t, int64_t, void*);
+template void repack_q6_k<8>(const void*, size_t, int64_t, void*);
+template void repack_q6_k<16>(const void*, size_t, int64_t, void*);
 
 }  // namespace llmrt::kq

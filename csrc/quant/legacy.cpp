@@ -324,21 +324,21 @@ void register_legacy_types(TypeTraits* table) {
         at(GGMLType::Q5_0).vec_dot_tile = avx2::vec_dot_tile_q5_0;
         at(GGMLType::Q5_1).vec_dot_tile = avx2::vec_dot_tile_q5_1;
         at(GGMLType::Q8_0).vec_dot_tile = avx2::vec_dot_tile_q8_0;
-        at(GGMLType::Q4_0).repack = repack_q4_0;
-        at(GGMLType::Q4_1).repack = repack_q4_1;
-        at(GGMLType::Q5_0).repack = repack_q5_0;
-        at(GGMLType::Q8_0).repack = repack_q8_0;
-        at(GGMLType::Q4_0).vec_dot_packed = avx2::vec_dot_packed_q4_0;
-        at(GGMLType::Q4_1).vec_dot_packed = avx2::vec_dot_packed_q4_1;
-        at(GGMLType::Q5_0).vec_dot_packed = avx2::vec_dot_packed_q5_0;
-        at(GGMLType::Q8_0).vec_dot_packed = avx2::vec_dot_packed_q8_0;
-        for (GGMLType t : {GGMLType::Q4_0, GGMLType::Q4_1, GGMLType::Q5_0, GGMLType::Q8_0})
-            at(t).packed_size = kPackedRows * at(t).type_size;
+        set_packed(at(GGMLType::Q4_0), repack_q4_0<8>, avx2::vec_dot_packed_q4_0, 8, sizeof(block_q4_0x8));
+        set_packed(at(GGMLType::Q4_1), repack_q4_1<8>, avx2::vec_dot_packed_q4_1, 8, sizeof(block_q4_1x8));
+        set_packed(at(GGMLType::Q5_0), repack_q5_0<8>, avx2::vec_dot_packed_q5_0, 8, sizeof(block_q5_0x8));
+        set_packed(at(GGMLType::Q8_0), repack_q8_0<8>, avx2::vec_dot_packed_q8_0, 8, sizeof(block_q8_0x8));
         at(GGMLType::Q4_0).dequantize = avx2::dequantize_q4_0;
         at(GGMLType::Q4_1).dequantize = avx2::dequantize_q4_1;
         at(GGMLType::Q5_0).dequantize = avx2::dequantize_q5_0;
         at(GGMLType::Q5_1).dequantize = avx2::dequantize_q5_1;
         at(GGMLType::Q8_0).dequantize = avx2::dequantize_q8_0;
+    }
+    if ((int)simd_level() >= (int)SimdLevel::AVX512) {
+        set_packed(at(GGMLType::Q4_0), repack_q4_0<16>, avx512::vec_dot_packed_q4_0, 16, sizeof(block_q4_0x16));
+        set_packed(at(GGMLType::Q4_1), repack_q4_1<16>, avx512::vec_dot_packed_q4_1, 16, sizeof(block_q4_1x16));
+        set_packed(at(GGMLType::Q5_0), repack_q5_0<16>, avx512::vec_dot_packed_q5_0, 16, sizeof(block_q5_0x16));
+        set_packed(at(GGMLType::Q8_0), repack_q8_0<16>, avx512::vec_dot_packed_q8_0, 16, sizeof(block_q8_0x16));
     }
 #endif
 }

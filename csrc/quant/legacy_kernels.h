@@ -52,10 +52,19 @@ void dequantize_bf16(const void* src, float* dst, int64_t n);
 
 }  // namespace llmrt::avx2
 
+namespace llmrt::avx512 {
+// The packed kernels for 16-row groups on AVX-512 VNNI (legacy_packed_avx512.cpp; entered only
+// after simd_level() >= AVX512).
+void vec_dot_packed_q4_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q4_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+}  // namespace llmrt::avx512
+
 namespace llmrt {
-// Eight rows to their packed blocks (RepackFn, legacy_repack.cpp; baseline code).
-void repack_q4_0(const void* src, size_t row_bytes, int64_t n, void* dst);
-void repack_q4_1(const void* src, size_t row_bytes, int64_t n, void* dst);
-void repack_q5_0(const void* src, size_t row_bytes, int64_t n, void* dst);
-void repack_q8_0(const void* src, size_t row_bytes, int64_t n, void* dst);
+// R rows to their packed blocks (RepackFn, legacy_repack.cpp; baseline code; R = 8 or 16).
+template <int R> void repack_q4_0(const void* src, size_t row_bytes, int64_t n, void* dst);
+template <int R> void repack_q4_1(const void* src, size_t row_bytes, int64_t n, void* dst);
+template <int R> void repack_q5_0(const void* src, size_t row_bytes, int64_t n, void* dst);
+template <int R> void repack_q8_0(const void* src, size_t row_bytes, int64_t n, void* dst);
 }  // namespace llmrt

@@ -33,17 +33,19 @@ using VecDotTileFn = void (*)(int64_t n, const void* w, size_t row_bytes, const 
                               float* out);
 constexpr int kTileRows = 4;
 constexpr int kTileMaxCols = 8;
-// Eight consecutive rows repacked once, at model load, into the type's interleaved layout
-// (quant/packed.h) so that one register of quants holds 4 elements of all eight rows: the
-// int32 conversion, the scaling and the accumulation then serve eight rows each, with no
-// per-block regrouping. `w` points at the n/block_size packed blocks (packed_size bytes each)
-// of one 8-row group;
-// out[c * ldo + r] = dot(row r, acts[c]) for rows r < 8 and columns c < n_cols (1..kTileMaxCols).
+// A group of packed_rows (8 or 16) consecutive rows repacked once, at model load, into the
+// type's interleaved layout (quant/packed.h) so that one register of quants holds 4 elements of
+// every row of the group: the int32 conversion, the scaling and the accumulation then serve all
+// of them, with no per-block regrouping. `w` points at the n/block_size packed blocks
+// (packed_size bytes each) of one group;
+// out[c * ldo + r] = dot(row r, acts[c]) for rows r < packed_rows and columns c < n_cols (1..kTileMaxCols).
 using VecDotPackedFn = void (*)(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo);
-// Rows src, src + row_bytes, ... (kPackedRows of n elements) to their packed blocks at dst.
+// Rows src, src + row_bytes, ... (packed_rows of n elements) to their packed blocks at dst.
 using RepackFn = void (*)(const void* src, size_t row_bytes, int64_t n, void* dst);
-constexpr int kPackedRows = 8;
+// Rows of a packed group: 8 for the AVX2 kernels (a 256-bit register of 4 bytes per row), 16 for
+// AVX-512. The bands the matmul hands its threads are whole groups of the larger.
+constexpr int kMaxPackedRows = 16;
 using DequantizeFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
 // Unpacks a row of a 32-element format to int8 quants with per-block scale and offset,
@@ -62,11 +64,20 @@ struct TypeTraits {
     UnpackFn unpack = nullptr;        // A8_32 types only; nullptr: prefill uses vec_dot
     VecDotMultiFn vec_dot_multi = nullptr;  // SIMD builds only; nullptr: vec_dot per column
     VecDotTileFn vec_dot_tile = nullptr;    // SIMD builds only; nullptr: vec_dot_multi per row
-    // SIMD builds only, all three or none.
+    // SIMD builds only, all four or none; they describe one layout and its kernel.
     RepackFn repack = nullptr;
     VecDotPackedFn vec_dot_packed = nullptr;
-    size_t packed_size = 0;  // bytes of one packed block: kPackedRows rows x block_size elements
+    int packed_rows = 0;     // rows of a packed group (8 or 16)
+    size_t packed_size = 0;  // bytes of one packed block: packed_rows rows x block_size elements
 };
+
+// Installs one packed layout and its kernel (all four fields belong together).
+inline void set_packed(TypeTraits& t, RepackFn repack, VecDotPackedFn kernel, int rows, size_t block_bytes) {
+    t.repack = repack;
+    t.vec_dot_packed = kernel;
+    t.packed_rows = rows;
+    t.packed_size = block_bytes;
+}
 
 // Traits of a type id; returns an entry with name == nullptr for unknown ids (never throws).
 const TypeTraits& type_traits(uint32_t type);

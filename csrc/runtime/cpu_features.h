@@ -4,6 +4,8 @@
 
 namespace llmrt {
 
+// AVX512 means F, BW, VL, DQ and VNNI (Ice Lake, Zen 4 and later): its kernels are built on
+// vpdpbusd.
 enum class SimdLevel : int { Scalar = 0, AVX2 = 1, AVX512 = 2 };
 
 // Highest level this CPU supports, capped by LLMRT_SIMD and by what the build compiled.
