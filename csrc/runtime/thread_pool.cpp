@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #if defined(__x86_64__) || defined(_M_X64)
@@ -95,6 +96,43 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
             if (begin >= n) break;
             fn(begin, std::min(n, begin + grain));
         }
+    });
+}
+
+namespace {
+// A thread's share of chunks [front, back), both in one word so that the owner (taking the
+// front) and a thief (taking the back) never hand out the same chunk.
+struct alignas(64) Share {
+    std::atomic<uint64_t> bounds{0};
+    static uint64_t pack(uint64_t front, uint64_t back) { return front | back << 32; }
+    // The next chunk from the front (owner) or the back (thief), or -1 when the share is empty.
+    int64_t take(bool from_front) {
+        uint64_t v = bounds.load(std::memory_order_relaxed);
+        for (;;) {
+            const uint64_t front = v & 0xFFFFFFFFu, back = v >> 32;
+            if (front >= back) return -1;
+            const uint64_t next = from_front ? pack(front + 1, back) : pack(front, back - 1);
+            if (bounds.compare_exchange_weak(v, next, std::memory_order_relaxed))
+                return (int64_t)(from_front ? front : back - 1);
+        }
+    }
+};
+}  // namespace
+
+void ThreadPool::parallel_for_streams(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    const int64_t n_chunks = (n + grain - 1) / grain;
+    if (n_threads_ == 1 || n_chunks == 1) { fn(0, n); return; }
+    if (n_chunks > (int64_t)0xFFFFFFFF) throw std::length_error("parallel_for_streams: too many chunks");
+    std::vector<Share> shares((size_t)n_threads_);
+    for (int t = 0; t < n_threads_; ++t)
+        shares[t].bounds.store(Share::pack((uint64_t)(n_chunks * t / n_threads_), (uint64_t)(n_chunks * (t + 1) / n_threads_)));
+    run([&](int t, int n_threads) {
+        auto run_chunk = [&](int64_t c) { fn(c * grain, std::min(n, (c + 1) * grain)); };
+        for (int64_t c; (c = shares[t].take(true)) >= 0;) run_chunk(c);
+        for (int k = 1; k < n_threads; ++k)
+            for (int64_t c; (c = shares[(t + k) % n_threads].take(false)) >= 0;) run_chunk(c);
     });
 }
 

@@ -31,6 +31,12 @@ public:
     // Splits [0, n) into chunks of `grain` handed out dynamically; fn(begin, end) per chunk.
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
+    // The same chunks, but thread t owns the t-th contiguous share of them and runs it front to
+    // back, so what it reads is one forward stream that hardware and software prefetch follow;
+    // a thread done with its share takes chunks from the back of the others'. For loops that
+    // stream memory in index order (the matmul's weight rows).
+    void parallel_for_streams(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
 private:
     void worker_loop(int index);
     void run_job(int index);
