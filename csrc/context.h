@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/model.h"
+#include "ops/rope.h"
 #include "runtime/thread_pool.h"
 
 namespace llmrt {
@@ -31,6 +32,9 @@ struct Scratch {
     std::vector<float> router, route_w, pair_w, moe_x, moe_out, moe_y;
     std::vector<int32_t> route_ids, pair_tok, expert_start;
     std::vector<std::vector<int32_t>> visible_full, visible_swa;  // per token: attended cells
+    // This batch's RoPE angles, one entry per distinct RopeParams among the layers (Gemma 3 has
+    // two: local and global layers); filled as layers ask, cleared per forward pass.
+    std::vector<std::pair<ops::RopeParams, ops::RopeAngles>> rope;
 };
 
 class Context {
@@ -70,6 +74,7 @@ private:
     void decode_experts(const LayerWeights& L, int64_t n_ff);  // one token
     void prefill_experts(const LayerWeights& L, int64_t n, int64_t n_ff);
     void store_kv(int il, const Batch& b);
+    const ops::RopeAngles& rope_angles(const ops::RopeParams& p, const Batch& b);
     size_t kv_elem() const { return kv_f32_ ? sizeof(float) : sizeof(uint16_t); }
 
     std::shared_ptr<const Model> model_;

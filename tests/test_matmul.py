@@ -65,12 +65,14 @@ def test_batched_decode_matches_one_token_at_a_time(name, n_tokens):
 @pytest.mark.parametrize("fmt", [1, 2])
 def test_simd_activation_quantizer_is_bit_exact(fmt):
     """The AVX2 activation quantizer gives the scalar reference's bytes (scales, sums, quants),
-    including rounding ties, zero blocks and large magnitudes."""
+    including rounding ties, zero blocks, large magnitudes and fp16-subnormal scales."""
     rng = np.random.default_rng(fmt)
     x = rng.standard_normal(4096).astype(np.float32) * 3
     x[:32] = 0.0
     x[256:288] = np.round(rng.standard_normal(32) * 50) / 2  # many exact .5 ties after scaling
     x[512:768] *= 1e4
+    x[1024:1280] *= 1e-6                                # block scales that are fp16 subnormals
+    x[1280:1536] *= 1e-9                                # ... and that round to zero
     fast = _core.prepare_activations(fmt, x)
     ref = _core.prepare_activations(fmt, x, reference=True)
     assert np.array_equal(fast, ref)

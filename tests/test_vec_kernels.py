@@ -61,3 +61,18 @@ def test_axpy_tile_f16_matches_reference(group, rows, n):
     exact = y.astype(np.float64) + p.astype(np.float64) @ v.astype(np.float64)
     np.testing.assert_allclose(fast, exact, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(ref, exact, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [5, 64, 576, 1000])
+def test_rms_norm_matches_reference(n):
+    """The vectorised RMSNorm (double sum of squares in four lanes) against the scalar reference
+    (one sequential double sum) and float64, with a ragged tail and rows of very different scale."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((3, n)).astype(np.float32) * np.array([[1e-3], [1.0], [1e3]], np.float32)
+    w = rng.standard_normal(n).astype(np.float32)
+    fast = _core.rms_norm(x, w, 1e-6)
+    ref = _core.rms_norm(x, w, 1e-6, reference=True)
+    x64 = x.astype(np.float64)
+    exact = x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w
+    np.testing.assert_allclose(fast, ref, rtol=2e-7, atol=0)
+    np.testing.assert_allclose(fast, exact, rtol=1e-6, atol=0)

@@ -32,13 +32,13 @@ py::array_t<float> copy_of(const F32& x) {
     return out;
 }
 
-py::array_t<float> rms_norm(F32 x, F32 w, float eps) {
+py::array_t<float> rms_norm(F32 x, F32 w, float eps, bool reference) {
     if (x.ndim() != 2 || w.ndim() != 1 || w.shape(0) != x.shape(1))
         throw InvalidArgument("rms_norm: x must be (n_rows, n) and w (n)");
     py::array_t<float> out = copy_of(x);
     float* o = out.mutable_data();
     py::gil_scoped_release release;
-    ops::rms_norm(x.data(), w.data(), o, x.shape(0), x.shape(1), eps);
+    (reference ? ops::rms_norm_ref : ops::rms_norm)(x.data(), w.data(), o, x.shape(0), x.shape(1), eps);
     return out;
 }
 
@@ -142,7 +142,8 @@ py::array_t<float> gated_activation(int act, F32 gate, F32 up, bool reference) {
 }  // namespace
 
 void bind_cpu_ops(py::module_& m) {
-    m.def("rms_norm", &rms_norm, py::arg("x"), py::arg("w"), py::arg("eps"), "ops::rms_norm on (n_rows, n); returns a new array.");
+    m.def("rms_norm", &rms_norm, py::arg("x"), py::arg("w"), py::arg("eps"), py::arg("reference") = false,
+          "ops::rms_norm on (n_rows, n); returns a new array. reference=True: the scalar reference.");
     m.def("rope", &rope, py::arg("x"), py::arg("positions"), py::arg("n_rot"), py::arg("freq_base") = 10000.0f,
           py::arg("freq_scale") = 1.0f, py::arg("mode") = 0, py::arg("freq_factors") = py::none(),
           "ops::rope on (n_tokens, n_heads, head_dim); mode 0 normal, 2 neox; returns a new array.");

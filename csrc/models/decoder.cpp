@@ -50,6 +50,16 @@ void Context::store_kv(int il, const Batch& b) {
     }
 }
 
+const ops::RopeAngles& Context::rope_angles(const ops::RopeParams& p, const Batch& b) {
+    for (const auto& [q, angles] : s_.rope)
+        if (q.n_rot == p.n_rot && q.freq_base == p.freq_base && q.freq_scale == p.freq_scale &&
+            q.freq_factors == p.freq_factors && q.mode == p.mode)
+            return angles;
+    s_.rope.emplace_back(p, ops::RopeAngles{});
+    ops::rope_angles(b.positions, b.n, p, s_.rope.back().second);
+    return s_.rope.back().second;
+}
+
 void Context::attention_block(int il, const Batch& b) {
     const HParams& hp = model_->hparams();
     const LayerWeights& L = model_->layer(il);
@@ -65,8 +75,9 @@ void Context::attention_block(int il, const Batch& b) {
     if (!L.q_norm.empty()) ops::rms_norm(s_.q.data(), L.q_norm.data(), s_.q.data(), n * hp.n_head, hp.head_dim_k, hp.rms_eps);
     if (!L.k_norm.empty()) ops::rms_norm(s_.k.data(), L.k_norm.data(), s_.k.data(), n * hp.n_head_kv, hp.head_dim_k, hp.rms_eps);
     const ops::RopeParams rp = rope_params_for_layer(hp, il);
-    ops::rope(s_.q.data(), b.positions, n, hp.n_head, hp.head_dim_k, rp);
-    ops::rope(s_.k.data(), b.positions, n, hp.n_head_kv, hp.head_dim_k, rp);
+    const ops::RopeAngles& angles = rope_angles(rp, b);
+    ops::rope_apply(s_.q.data(), n, hp.n_head, hp.head_dim_k, rp, angles);
+    ops::rope_apply(s_.k.data(), n, hp.n_head_kv, hp.head_dim_k, rp, angles);
 
     store_kv(il, b);
 
@@ -123,6 +134,7 @@ void Context::forward(const Batch& b, float* logits) {
     s_.gate.resize((size_t)(n * n_ff));
     s_.up.resize((size_t)(n * n_ff));
 
+    s_.rope.clear();
     ops::get_rows(model_->token_embd(), b.tokens, n, s_.x.data());
     if (hp.embd_scale != 1.0f)
         for (auto& v : s_.x) v *= hp.embd_scale;

@@ -21,30 +21,45 @@ void rope_one(float* x, int32_t position, const RopeParams& p) {
     }
 }
 
-void rope(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim, const RopeParams& p) {
+void rope_angles(const int32_t* positions, int64_t n_tokens, const RopeParams& p, RopeAngles& out) {
     const int half = p.n_rot / 2;
-    std::vector<float> cos_t(half), sin_t(half);
+    out.half = half;
+    out.cos.resize((size_t)(n_tokens * half));
+    out.sin.resize((size_t)(n_tokens * half));
     const float theta_scale = std::pow(p.freq_base, -2.0f / (float)p.n_rot);
     for (int64_t t = 0; t < n_tokens; ++t) {
-        // the angles depend on the position only: compute them once for all heads
         float theta = (float)positions[t] * p.freq_scale;
         for (int i = 0; i < half; ++i) {
             const float th = p.freq_factors ? theta / p.freq_factors[i] : theta;
-            cos_t[i] = std::cos(th);
-            sin_t[i] = std::sin(th);
+            out.cos[t * half + i] = std::cos(th);
+            out.sin[t * half + i] = std::sin(th);
             theta *= theta_scale;
         }
+    }
+}
+
+void rope_apply(float* x, int64_t n_tokens, int n_heads, int head_dim, const RopeParams& p, const RopeAngles& a) {
+    const int half = a.half;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* cos_t = &a.cos[t * half];
+        const float* sin_t = &a.sin[t * half];
         for (int h = 0; h < n_heads; ++h) {
             float* v = x + (t * n_heads + h) * head_dim;
             for (int i = 0; i < half; ++i) {
-                const int a = p.mode == RopeMode::Neox ? i : 2 * i;
-                const int b = p.mode == RopeMode::Neox ? i + half : 2 * i + 1;
-                const float x0 = v[a], x1 = v[b];
-                v[a] = x0 * cos_t[i] - x1 * sin_t[i];
-                v[b] = x0 * sin_t[i] + x1 * cos_t[i];
+                const int ia = p.mode == RopeMode::Neox ? i : 2 * i;
+                const int ib = p.mode == RopeMode::Neox ? i + half : 2 * i + 1;
+                const float x0 = v[ia], x1 = v[ib];
+                v[ia] = x0 * cos_t[i] - x1 * sin_t[i];
+                v[ib] = x0 * sin_t[i] + x1 * cos_t[i];
             }
         }
     }
+}
+
+void rope(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim, const RopeParams& p) {
+    RopeAngles a;
+    rope_angles(positions, n_tokens, p, a);
+    rope_apply(x, n_tokens, n_heads, head_dim, p, a);
 }
 
 }  // namespace llmrt::ops

@@ -4,6 +4,7 @@
 // theta_i = pos * freq_scale * base^(-2i/n_rot) / freq_factor[i]; dims past n_rot pass through.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace llmrt::ops {
 
@@ -17,7 +18,18 @@ struct RopeParams {
     RopeMode mode = RopeMode::Normal;
 };
 
-// x: (n_tokens, n_heads, head_dim), rotated in place; positions: (n_tokens)
+// The rotation angles of a batch: cos and sin of (token, frequency i), (n_tokens, n_rot / 2)
+// each. They depend on the positions and the parameters only, so a forward pass computes them
+// once per distinct RopeParams and every layer's Q and K reuse them.
+struct RopeAngles {
+    std::vector<float> cos, sin;  // (n_tokens, n_rot / 2)
+    int half = 0;
+};
+void rope_angles(const int32_t* positions, int64_t n_tokens, const RopeParams& p, RopeAngles& out);
+// x: (n_tokens, n_heads, head_dim), rotated in place by angles computed for the same tokens and p.
+void rope_apply(float* x, int64_t n_tokens, int n_heads, int head_dim, const RopeParams& p, const RopeAngles& a);
+
+// Both steps at once. x: (n_tokens, n_heads, head_dim), rotated in place; positions: (n_tokens)
 void rope(float* x, const int32_t* positions, int64_t n_tokens, int n_heads, int head_dim, const RopeParams& p);
 
 // Rotate one head vector by `delta` positions (used to re-rotate cached K after a shift).

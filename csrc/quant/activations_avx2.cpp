@@ -55,7 +55,9 @@ void prepare_a8_32(const float* x, block_a8_32* out, int64_t n) {
         const float d = absmax(xb, 32) / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         const int sum = hsum_epi32(quantize32(xb, _mm256_set1_ps(id), out[b].qs));
-        out[b].d = fp16_to_fp32(fp32_to_fp16(d));
+        // the fp16 round trip the weight formats' scales go through, in F16C (round to nearest
+        // even, as runtime/fp16.h)
+        out[b].d = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
         out[b].s = out[b].d * (float)sum;
     }
 }
