@@ -1,7 +1,6 @@
 // AVX2 gated activations. Both are x * sigmoid(z): SiLU with z = g, and the tanh form of GELU,
-// 0.5 g (1 + tanh(u)) = g * sigmoid(2u). exp is a Cephes-style range reduction (x = n ln2 + r,
-// |r| <= ln2/2) with a degree-6 polynomial: relative error ~1e-7, like std::exp's float result
-// to within a couple of ulps. The scalar loop with libm's expf/tanhf was ~5% of a Gemma step.
+// 0.5 g (1 + tanh(u)) = g * sigmoid(2u), with the vector exp of runtime/simd_avx2.h. The scalar
+// loop with libm's expf/tanhf was ~5% of a Gemma step.
 #include "ops/activations_kernels.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -9,26 +8,12 @@
 
 #include <cmath>
 
+#include "runtime/simd_avx2.h"
+
 namespace llmrt::ops::avx2 {
 namespace {
 
-inline __m256 exp256(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    // r = x - n ln2, with ln2 split in two so the product is exact enough
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
+using simd::exp256;
 
 // x * sigmoid(z) = x / (1 + exp(-z))
 inline __m256 times_sigmoid(__m256 x, __m256 z) {

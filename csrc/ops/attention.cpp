@@ -27,14 +27,15 @@ struct Partial {
 };
 
 // The cache element type picks the kernels: fp16 (default; one pass over each row for the whole
-// head group) or f32 (exact comparisons; per head).
-inline void dot_kv(const VecKernels& vk, const float* q, int64_t stride, int group, const uint16_t* k, int n,
-                   float* out) {
-    vk.dot_group_f16(q, stride, group, k, n, out);
+// head group) or f32 (exact comparisons; per head). scores[j][i] = q_j . k of cell i.
+inline void score_tile(const VecKernels& vk, const float* q, int64_t stride, int group, const uint16_t* const* k,
+                       int n, int64_t head_dim, float (*scores)[kTile]) {
+    vk.dot_tile_f16(q, stride, group, k, n, head_dim, &scores[0][0], kTile);
 }
-inline void dot_kv(const VecKernels& vk, const float* q, int64_t stride, int group, const float* k, int n,
-                   float* out) {
-    for (int j = 0; j < group; ++j) out[j] = vk.dot_f32(q + j * stride, k, n);
+inline void score_tile(const VecKernels& vk, const float* q, int64_t stride, int group, const float* const* k, int n,
+                       int64_t head_dim, float (*scores)[kTile]) {
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < group; ++j) scores[j][i] = vk.dot_f32(q + j * stride, k[i], head_dim);
 }
 // y_j += sum_i p[j][i] * v_i over a tile of value rows.
 inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group,
@@ -63,18 +64,16 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
     float scores[kMaxGroup][kTile];
     for (int64_t c0 = 0; c0 < n_cells; c0 += kTile) {
         const int n = (int)std::min<int64_t>(kTile, n_cells - c0);
-        for (int i = 0; i < n; ++i) {
-            float s[kMaxGroup];
-            dot_kv(vk, q0, a.head_dim_k, group, k_base + cells[c0 + i] * k_stride, a.head_dim_k, s);
-            for (int j = 0; j < group; ++j) {
-                s[j] *= a.scale;
-                if (a.softcap > 0.0f) s[j] = a.softcap * std::tanh(s[j] / a.softcap);
-                scores[j][i] = s[j];
-            }
-        }
+        const T* k_rows[kTile];
+        for (int i = 0; i < n; ++i) k_rows[i] = k_base + cells[c0 + i] * k_stride;
+        score_tile(vk, q0, a.head_dim_k, group, k_rows, n, a.head_dim_k, scores);
         for (int j = 0; j < group; ++j) {
-            float tile_max = scores[j][0];
-            for (int i = 1; i < n; ++i) tile_max = std::max(tile_max, scores[j][i]);
+            float* s = scores[j];
+            for (int i = 0; i < n; ++i) s[i] *= a.scale;
+            if (a.softcap > 0.0f)
+                for (int i = 0; i < n; ++i) s[i] = a.softcap * std::tanh(s[i] / a.softcap);
+            float tile_max = s[0];
+            for (int i = 1; i < n; ++i) tile_max = std::max(tile_max, s[i]);
             if (tile_max > part[j].m) {
                 // a new maximum: rescale what was accumulated (skipped while nothing was)
                 const float r = std::exp(part[j].m - tile_max);
@@ -82,11 +81,7 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
                 part[j].l *= r;
                 part[j].m = tile_max;
             }
-            for (int i = 0; i < n; ++i) {
-                const float p = std::exp(scores[j][i] - part[j].m);
-                scores[j][i] = p;
-                part[j].l += p;
-            }
+            part[j].l += vk.exp_sum(s, part[j].m, n);   // the tile's probabilities, unnormalised
         }
         const T* v_rows[kTile];
         for (int i = 0; i < n; ++i) v_rows[i] = v_base + cells[c0 + i] * v_stride;
@@ -111,10 +106,11 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
     int64_t n_split = 1;
     if (items < 4 * pool.size()) n_split = std::max<int64_t>(1, std::min<int64_t>((4 * pool.size() + items - 1) / items, longest / 64));
 
-    // Partials: (items, n_split, group) states of (m, l, acc[head_dim_v]).
+    // Partials: (items, n_split, group) states of (m, l, acc[head_dim_v]). Unsplit, a head's
+    // accumulator is its output row, normalised where it was computed (no serial merge).
     const int64_t n_parts = items * n_split * group;
     std::vector<float> ml((size_t)n_parts * 2);
-    std::vector<float> acc((size_t)n_parts * a.head_dim_v);
+    std::vector<float> acc(n_split > 1 ? (size_t)n_parts * a.head_dim_v : 0);
     pool.parallel_for(items * n_split, 1, [&](int64_t w0, int64_t w1) {
         Partial part[kMaxGroup];
         for (int64_t w = w0; w < w1; ++w) {
@@ -125,15 +121,19 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
             const int64_t per = ((int64_t)vis.size() + n_split - 1) / n_split;
             const int64_t c0 = std::min<int64_t>((int64_t)vis.size(), split * per);
             const int64_t c1 = std::min<int64_t>((int64_t)vis.size(), c0 + per);
-            for (int j = 0; j < group; ++j) part[j].acc = &acc[((w * group) + j) * a.head_dim_v];
+            float* out = a.out + (t * a.n_head + (int64_t)kv_head * group) * a.head_dim_v;
+            for (int j = 0; j < group; ++j)
+                part[j].acc = n_split == 1 ? out + j * a.head_dim_v : &acc[((w * group) + j) * a.head_dim_v];
             if (a.kv_f32) attend_chunk<float>(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
             else attend_chunk<uint16_t>(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
             for (int j = 0; j < group; ++j) {
                 ml[((w * group) + j) * 2] = part[j].m;
                 ml[((w * group) + j) * 2 + 1] = part[j].l;
+                if (n_split == 1) vk.scale_f32(part[j].acc, part[j].l > 0.0f ? 1.0f / part[j].l : 0.0f, a.head_dim_v);
             }
         }
     });
+    if (n_split == 1) return;
 
     // Merge the splits of each (token, head) and normalise.
     for (int64_t item = 0; item < items; ++item) {

@@ -1,5 +1,7 @@
 #include "ops/vec.h"
 
+#include <cmath>
+
 #include "runtime/cpu_features.h"
 #include "runtime/fp16.h"
 
@@ -42,14 +44,29 @@ void dot_group_f16_ref(const float* q, int64_t stride, int group, const uint16_t
     for (int j = 0; j < group; ++j) out[j] = dot_f32_f16_ref(q + j * stride, k, n);
 }
 
+void dot_tile_f16_ref(const float* q, int64_t stride, int group, const uint16_t* const* k, int n_rows, int64_t n,
+                      float* out, int64_t out_stride) {
+    for (int i = 0; i < n_rows; ++i)
+        for (int j = 0; j < group; ++j) out[j * out_stride + i] = dot_f32_f16_ref(q + j * stride, k[i], n);
+}
+
+float exp_sum_ref(float* x, float shift, int64_t n) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] - shift);
+        sum += x[i];
+    }
+    return sum;
+}
+
 void axpy_tile_f16_ref(float* y, int64_t stride, const float* p, int64_t p_stride, int group,
                        const uint16_t* const* v, int n_rows, int64_t n) {
     for (int i = 0; i < n_rows; ++i)
         for (int j = 0; j < group; ++j) axpy_f16_ref(y + j * stride, p[j * p_stride + i], v[i], n);
 }
 
-const VecKernels kReference{f32_to_f16_ref, f16_to_f32_ref,    dot_f32_ref,      scale_f32_ref,
-                            axpy_f32_ref,   dot_group_f16_ref, axpy_tile_f16_ref};
+const VecKernels kReference{f32_to_f16_ref,    f16_to_f32_ref,   dot_f32_ref, scale_f32_ref, axpy_f32_ref,
+                            dot_group_f16_ref, dot_tile_f16_ref, exp_sum_ref, axpy_tile_f16_ref};
 
 }  // namespace
 

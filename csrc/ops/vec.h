@@ -15,6 +15,13 @@ struct VecKernels {
     // `stride` floats apart), so each row is loaded and converted once, not once per head.
     void (*dot_group_f16)(const float* q, int64_t stride, int group, const uint16_t* k, int64_t n,
                           float* out);                                         // out[j] = q_j . k
+    // The key side of a tile of cells: out[j * out_stride + i] = q_j . k[i] for heads j < group
+    // and cells i < n_rows, with each converted K chunk serving several heads and the
+    // horizontal sums of several cells done together.
+    void (*dot_tile_f16)(const float* q, int64_t stride, int group, const uint16_t* const* k, int n_rows, int64_t n,
+                         float* out, int64_t out_stride);
+    // x[i] = exp(x[i] - shift); returns the sum of the new x (the softmax's denominator).
+    float (*exp_sum)(float* x, float shift, int64_t n);
     // The value side of a tile of cells: y_j += sum_i p[j * p_stride + i] * v[i] (i < n_rows),
     // each y_j loaded and stored once per tile instead of once per cell.
     void (*axpy_tile_f16)(float* y, int64_t stride, const float* p, int64_t p_stride, int group,

@@ -5,6 +5,8 @@
 #if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "runtime/simd_avx2.h"
 
 #include "runtime/fp16.h"
@@ -85,6 +87,85 @@ void dot_group_f16(const float* q, int64_t stride, int group, const uint16_t* k,
     }
 }
 
+// C cells x G heads of accumulators (C * G <= 12 of the 16 registers); the q chunks come from
+// memory as fused operands, so one converted K chunk meets G heads.
+template <int C, int G>
+void dot_block(const float* q, int64_t stride, const uint16_t* const* k, int64_t n, float* out, int64_t out_stride) {
+    __m256 acc[C][G];
+    for (int c = 0; c < C; ++c)
+        for (int j = 0; j < G; ++j) acc[c][j] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < n; d += 8) {
+        for (int c = 0; c < C; ++c) {
+            const __m256 kv = load_f16(k[c] + d);
+            for (int j = 0; j < G; ++j) acc[c][j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + j * stride + d), kv, acc[c][j]);
+        }
+    }
+    for (int j = 0; j < G; ++j) {
+        if constexpr (C == 4) {   // four horizontal sums at once
+            const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]), _mm256_hadd_ps(acc[2][j], acc[3][j]));
+            _mm_storeu_ps(out + j * out_stride, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        } else {
+            for (int c = 0; c < C; ++c) out[j * out_stride + c] = hsum(acc[c][j]);
+        }
+    }
+}
+
+// Heads in blocks of at most 3 (4 cells each) or 4 (2 cells each); rows of a length that is no
+// multiple of 8 take the per-cell kernel.
+void dot_tile_f16(const float* q, int64_t stride, int group, const uint16_t* const* k, int n_rows, int64_t n,
+                  float* out, int64_t out_stride) {
+    if (n % 8 != 0) {
+        float tmp[16];
+        for (int i = 0; i < n_rows; ++i)
+            for (int j0 = 0; j0 < group; j0 += 16) {
+                const int g = group - j0 < 16 ? group - j0 : 16;
+                dot_group_f16(q + j0 * stride, stride, g, k[i], n, tmp);
+                for (int j = 0; j < g; ++j) out[(j0 + j) * out_stride + i] = tmp[j];
+            }
+        return;
+    }
+    for (int j0 = 0; j0 < group;) {
+        const int left = group - j0;
+        const int g = left == 4 ? 4 : (left < 3 ? left : 3);
+        const float* qj = q + j0 * stride;
+        float* oj = out + j0 * out_stride;
+        int i = 0;
+        if (g == 4) {
+            for (; i + 2 <= n_rows; i += 2) dot_block<2, 4>(qj, stride, k + i, n, oj + i, out_stride);
+        } else {
+            for (; i + 4 <= n_rows; i += 4) {
+                if (g == 3) dot_block<4, 3>(qj, stride, k + i, n, oj + i, out_stride);
+                else if (g == 2) dot_block<4, 2>(qj, stride, k + i, n, oj + i, out_stride);
+                else dot_block<4, 1>(qj, stride, k + i, n, oj + i, out_stride);
+            }
+        }
+        for (; i < n_rows; ++i) {
+            if (g == 4) dot_block<1, 4>(qj, stride, k + i, n, oj + i, out_stride);
+            else if (g == 3) dot_block<1, 3>(qj, stride, k + i, n, oj + i, out_stride);
+            else if (g == 2) dot_block<1, 2>(qj, stride, k + i, n, oj + i, out_stride);
+            else dot_block<1, 1>(qj, stride, k + i, n, oj + i, out_stride);
+        }
+        j0 += g;
+    }
+}
+
+float exp_sum(float* x, float shift, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(shift);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
+        _mm256_storeu_ps(x + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = hsum(acc);
+    for (; i < n; ++i) {
+        x[i] = std::exp(x[i] - shift);
+        sum += x[i];
+    }
+    return sum;
+}
+
 void axpy_tile_f16(float* y, int64_t stride, const float* p, int64_t p_stride, int group, const uint16_t* const* v,
                    int n_rows, int64_t n) {
     for (int j0 = 0; j0 < group; j0 += 4) {
@@ -107,7 +188,8 @@ void axpy_tile_f16(float* y, int64_t stride, const float* p, int64_t p_stride, i
     }
 }
 
-const VecKernels kAvx2{f32_to_f16, f16_to_f32, dot_f32, scale_f32, axpy_f32, dot_group_f16, axpy_tile_f16};
+const VecKernels kAvx2{f32_to_f16,   f16_to_f32, dot_f32,       scale_f32, axpy_f32,
+                       dot_group_f16, dot_tile_f16, exp_sum, axpy_tile_f16};
 
 }  // namespace
 

@@ -119,16 +119,33 @@ struct alignas(64) Share {
 };
 }  // namespace
 
-void ThreadPool::parallel_for_streams(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-    if (n <= 0) return;
+void ThreadPool::parallel_for_streams(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                                      const std::function<void(int, int)>* prologue) {
     grain = std::max<int64_t>(1, grain);
-    const int64_t n_chunks = (n + grain - 1) / grain;
-    if (n_threads_ == 1 || n_chunks == 1) { fn(0, n); return; }
+    const int64_t n_chunks = n > 0 ? (n + grain - 1) / grain : 0;
+    if (n_threads_ == 1 || n_chunks <= 1) {
+        if (prologue) (*prologue)(0, 1);
+        if (n > 0) fn(0, n);
+        return;
+    }
     if (n_chunks > (int64_t)0xFFFFFFFF) throw std::length_error("parallel_for_streams: too many chunks");
     std::vector<Share> shares((size_t)n_threads_);
     for (int t = 0; t < n_threads_; ++t)
         shares[t].bounds.store(Share::pack((uint64_t)(n_chunks * t / n_threads_), (uint64_t)(n_chunks * (t + 1) / n_threads_)));
+    std::atomic<int> arrived{0};
     run([&](int t, int n_threads) {
+        if (prologue) {
+            // Arrive even when the prologue throws, so no thread waits forever; run() rethrows.
+            std::exception_ptr failed;
+            try {
+                (*prologue)(t, n_threads);
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            arrived.fetch_add(1, std::memory_order_acq_rel);
+            for (int spins = 0; arrived.load(std::memory_order_acquire) < n_threads; ++spins) wait_step(spins);
+            if (failed) std::rethrow_exception(failed);
+        }
         auto run_chunk = [&](int64_t c) { fn(c * grain, std::min(n, (c + 1) * grain)); };
         for (int64_t c; (c = shares[t].take(true)) >= 0;) run_chunk(c);
         for (int k = 1; k < n_threads; ++k)

@@ -34,8 +34,11 @@ public:
     // The same chunks, but thread t owns the t-th contiguous share of them and runs it front to
     // back, so what it reads is one forward stream that hardware and software prefetch follow;
     // a thread done with its share takes chunks from the back of the others'. For loops that
-    // stream memory in index order (the matmul's weight rows).
-    void parallel_for_streams(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+    // stream memory in index order (the matmul's weight rows). With a prologue, every thread
+    // first runs prologue(thread_index, n_threads) and waits for all the others to finish theirs
+    // (the matmul's activation quantization, split between the threads in the same region).
+    void parallel_for_streams(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                              const std::function<void(int, int)>* prologue = nullptr);
 
 private:
     void worker_loop(int index);
