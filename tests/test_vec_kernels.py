@@ -76,3 +76,36 @@ def test_rms_norm_matches_reference(n):
     exact = x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w
     np.testing.assert_allclose(fast, ref, rtol=2e-7, atol=0)
     np.testing.assert_allclose(fast, exact, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("group", [1, 2, 3, 4, 5, 8])
+@pytest.mark.parametrize("n_rows", [1, 2, 3, 5, 32])
+@pytest.mark.parametrize("n", [7, 64, 256])
+def test_dot_tile_f16_matches_reference(group, n_rows, n):
+    """Scores of a tile of cells: blocks of 4 cells x 3 heads and 2 cells x 4 heads with
+    their tails, and rows whose length is no multiple of 8 (per-cell kernel)."""
+    rng = np.random.default_rng(group * 10000 + n_rows * 100 + n)
+    q = rng.standard_normal((group, n)).astype(np.float32)
+    k = rng.standard_normal((n_rows, n)).astype(np.float16)
+    fast = _core.dot_tile_f16(q, k.view(np.uint16))
+    ref = _core.dot_tile_f16(q, k.view(np.uint16), reference=True)
+    exact = q.astype(np.float64) @ k.astype(np.float64).T
+    scale = np.abs(q).astype(np.float64) @ np.abs(k.astype(np.float64)).T
+    assert fast.shape == (group, n_rows)
+    assert np.all(np.abs(fast - exact) <= 1e-5 * scale)
+    assert np.all(np.abs(ref - exact) <= 1e-5 * scale)
+
+
+@pytest.mark.parametrize("n", [1, 8, 31, 100])
+def test_exp_sum_matches_libm(n):
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 20).astype(np.float32)
+    x[0] = 0.0
+    shift = float(x.max())
+    fast, s_fast = _core.exp_sum(x, shift)
+    ref, s_ref = _core.exp_sum(x, shift, reference=True)
+    exact = np.exp((x - np.float32(shift)).astype(np.float64))   # the kernels subtract in float32
+    np.testing.assert_allclose(fast, exact, rtol=3e-7, atol=1e-37)
+    np.testing.assert_allclose(ref, exact, rtol=3e-7, atol=1e-37)
+    assert abs(s_fast - exact.sum()) <= 1e-6 * exact.sum()
+    assert abs(s_ref - exact.sum()) <= 1e-6 * exact.sum()

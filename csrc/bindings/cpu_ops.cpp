@@ -115,6 +115,24 @@ py::array_t<float> dot_group_f16(F32 q, Halves k, bool reference) {
     return out;
 }
 
+py::array_t<float> dot_tile_f16(F32 q, Halves k, bool reference) {
+    if (q.ndim() != 2 || k.ndim() != 2 || q.shape(1) != k.shape(1) || q.shape(0) < 1 || k.shape(0) < 1)
+        throw InvalidArgument("dot_tile_f16: q (group, n) and k (rows, n) expected");
+    std::vector<const uint16_t*> rows((size_t)k.shape(0));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = k.data() + i * k.shape(1);
+    py::array_t<float> out({q.shape(0), k.shape(0)});
+    pick(reference).dot_tile_f16(q.data(), q.shape(1), (int)q.shape(0), rows.data(), (int)rows.size(), q.shape(1),
+                                 out.mutable_data(), k.shape(0));
+    return out;
+}
+
+py::tuple exp_sum(F32 x, float shift, bool reference) {
+    py::array_t<float> out(x.size());
+    std::copy(x.data(), x.data() + x.size(), out.mutable_data());
+    const float sum = pick(reference).exp_sum(out.mutable_data(), shift, x.size());
+    return py::make_tuple(out, sum);
+}
+
 py::array_t<float> axpy_tile_f16(F32 y, F32 p, Halves v, bool reference) {
     if (y.ndim() != 2 || p.ndim() != 2 || v.ndim() != 2 || p.shape(0) != y.shape(0) || p.shape(1) != v.shape(0) ||
         v.shape(1) != y.shape(1))
@@ -154,6 +172,10 @@ void bind_cpu_ops(py::module_& m) {
           "float16, visible[t] = the cells token t attends to.");
     m.def("dot_group_f16", &dot_group_f16, py::arg("q"), py::arg("k"), py::arg("reference") = false,
           "out[j] = q[j] . k for an fp16 row k (the attention score kernel).");
+    m.def("dot_tile_f16", &dot_tile_f16, py::arg("q"), py::arg("k"), py::arg("reference") = false,
+          "out[j, i] = q[j] . k[i] for fp16 rows k (the attention score kernel over a tile of cells).");
+    m.def("exp_sum", &exp_sum, py::arg("x"), py::arg("shift"), py::arg("reference") = false,
+          "(exp(x - shift), its sum): the attention's unnormalised probabilities.");
     m.def("axpy_tile_f16", &axpy_tile_f16, py::arg("y"), py::arg("p"), py::arg("v"), py::arg("reference") = false,
           "y[j] + sum_i p[j, i] * v[i] for fp16 rows v (the attention value kernel over a tile of cells).");
     m.def("gated_activation", &gated_activation, py::arg("act"), py::arg("gate"), py::arg("up"),
