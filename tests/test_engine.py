@@ -17,6 +17,9 @@ MARGIN = 0.5
 PROMPTS = ["The capital of France is", "1, 2, 3, 4, 5,",
            "Once upon a time, in a small village by the sea, there lived",
            "def add(a, b):\n    return"]
+# eight different prompts of different lengths, for the "8 generated together"
+PROMPTS8 = PROMPTS + ["The three primary colours are", "Water boils at a temperature of",
+                      "My favourite book is", "Q: What is 7 times 6?\nA:"]
 
 
 @pytest.fixture(scope="module")
@@ -68,18 +71,18 @@ def check_batched_equals_alone(llm, prompts, n, min_checked):
 
 
 def test_batched_greedy_equals_alone(smollm2):
-    steps = check_batched_equals_alone(smollm2, PROMPTS, 8, 8)
-    assert steps <= 9  # one decode call per step carries all four sequences
+    steps = check_batched_equals_alone(smollm2, PROMPTS8, 8, 16)
+    assert steps <= 9  # one decode call per step carries all eight sequences
 
 
 def test_batched_with_chunked_prefill(smollm2_chunked):
-    steps = check_batched_equals_alone(smollm2_chunked, PROMPTS, 6, 6)
+    steps = check_batched_equals_alone(smollm2_chunked, PROMPTS8, 6, 12)
     assert steps > 6  # prompts of up to 15 tokens took several steps of 7
 
 
 def test_batched_gemma3(gemma3_path):
     llm = llmrt.LLM(gemma3_path, n_ctx=128)
-    check_batched_equals_alone(llm, PROMPTS[:3], 5, 4)
+    check_batched_equals_alone(llm, PROMPTS8, 5, 10)
 
 
 def test_prefix_cache_reuses_shared_prefix(smollm2):

@@ -49,9 +49,10 @@ def test_gated_activation_matches_libm_reference(act):
     assert np.all(np.abs(fast - exact) <= tol)
 
 
-@pytest.mark.parametrize("group", [1, 3, 4, 7])
-@pytest.mark.parametrize("rows,n", [(1, 64), (32, 64), (17, 256), (5, 12)])
+@pytest.mark.parametrize("group", [1, 2, 3, 4, 5, 7, 8])
+@pytest.mark.parametrize("rows,n", [(1, 64), (32, 64), (17, 256), (5, 12), (3, 40), (7, 100)])
 def test_axpy_tile_f16_matches_reference(group, rows, n):
+    """Blocks of several 8-dim chunks per pass (by head count), single chunks and a scalar tail."""
     rng = np.random.default_rng(group * 100 + rows + n)
     y = rng.standard_normal((group, n)).astype(np.float32)
     p = rng.random((group, rows)).astype(np.float32)

@@ -166,25 +166,50 @@ float exp_sum(float* x, float shift, int64_t n) {
     return sum;
 }
 
+// D chunks of 8 output dims x G heads of accumulators, held over the whole tile of rows: each
+// probability is broadcast once per D chunks and each converted V chunk serves G heads.
+template <int D, int G>
+void axpy_block(float* y, int64_t stride, const float* p, int64_t p_stride, const uint16_t* const* v, int n_rows,
+                int64_t d) {
+    __m256 acc[D][G];
+    for (int c = 0; c < D; ++c)
+        for (int j = 0; j < G; ++j) acc[c][j] = _mm256_loadu_ps(y + j * stride + d + 8 * c);
+    for (int i = 0; i < n_rows; ++i) {
+        __m256 pi[G];
+        for (int j = 0; j < G; ++j) pi[j] = _mm256_set1_ps(p[j * p_stride + i]);
+        for (int c = 0; c < D; ++c) {
+            const __m256 vv = load_f16(v[i] + d + 8 * c);
+            for (int j = 0; j < G; ++j) acc[c][j] = _mm256_fmadd_ps(pi[j], vv, acc[c][j]);
+        }
+    }
+    for (int c = 0; c < D; ++c)
+        for (int j = 0; j < G; ++j) _mm256_storeu_ps(y + j * stride + d + 8 * c, acc[c][j]);
+}
+
+// As many output chunks per pass as the registers allow (D * G + G + 1 <= 16), then single chunks.
+template <int G>
+void axpy_heads(float* y, int64_t stride, const float* p, int64_t p_stride, const uint16_t* const* v, int n_rows,
+                int64_t n) {
+    constexpr int D = G == 1 ? 8 : G == 2 ? 4 : G == 3 ? 4 : 2;
+    int64_t d = 0;
+    for (; d + 8 * D <= n; d += 8 * D) axpy_block<D, G>(y, stride, p, p_stride, v, n_rows, d);
+    for (; d + 8 <= n; d += 8) axpy_block<1, G>(y, stride, p, p_stride, v, n_rows, d);
+    for (; d < n; ++d)
+        for (int i = 0; i < n_rows; ++i)
+            for (int j = 0; j < G; ++j) y[j * stride + d] += p[j * p_stride + i] * fp16_to_fp32(v[i][d]);
+}
+
 void axpy_tile_f16(float* y, int64_t stride, const float* p, int64_t p_stride, int group, const uint16_t* const* v,
                    int n_rows, int64_t n) {
     for (int j0 = 0; j0 < group; j0 += 4) {
-        const int g = group - j0 < 4 ? group - j0 : 4;
         float* yj = y + j0 * stride;
         const float* pj = p + j0 * p_stride;
-        int64_t d = 0;
-        for (; d + 8 <= n; d += 8) {
-            __m256 acc[4];
-            for (int j = 0; j < g; ++j) acc[j] = _mm256_loadu_ps(yj + j * stride + d);
-            for (int i = 0; i < n_rows; ++i) {
-                const __m256 vv = load_f16(v[i] + d);
-                for (int j = 0; j < g; ++j) acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(pj[j * p_stride + i]), vv, acc[j]);
-            }
-            for (int j = 0; j < g; ++j) _mm256_storeu_ps(yj + j * stride + d, acc[j]);
+        switch (group - j0) {
+            case 1: axpy_heads<1>(yj, stride, pj, p_stride, v, n_rows, n); break;
+            case 2: axpy_heads<2>(yj, stride, pj, p_stride, v, n_rows, n); break;
+            case 3: axpy_heads<3>(yj, stride, pj, p_stride, v, n_rows, n); break;
+            default: axpy_heads<4>(yj, stride, pj, p_stride, v, n_rows, n); break;
         }
-        for (; d < n; ++d)
-            for (int i = 0; i < n_rows; ++i)
-                for (int j = 0; j < g; ++j) yj[j * stride + d] += pj[j * p_stride + i] * fp16_to_fp32(v[i][d]);
     }
 }
 
