@@ -28,6 +28,9 @@ class LogitBias(Sampler):
         check(not np.isnan(self.biases).any(), "logit_bias values must not be NaN")
         bad = self.tokens[(self.tokens < 0) | (self.tokens >= n_vocab)]
         check(bad.size == 0, f"logit_bias token ids out of range [0, {n_vocab}): {bad[:5].tolist()}")
+        # Only bans (ignore_eos and the like): the biased argmax is the plain one unless that
+        # token is banned, which a set lookup tells.
+        self.banned = frozenset(self.tokens.tolist()) if bool(np.all(self.biases == -np.inf)) else None
 
     @property
     def active(self) -> bool:
@@ -50,6 +53,8 @@ class LogitBias(Sampler):
         None when the unbiased maximum is itself a biased token: then apply() and an argmax."""
         logits = cands.logits
         best = int(np.argmax(logits))
+        if self.banned is not None and cands.ids is None:
+            return None if best in self.banned else best
         pos, which = _positions(cands, self.tokens)
         if pos.size == 0:
             return best
