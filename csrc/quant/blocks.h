@@ -70,6 +70,8 @@ template <int R> struct block_q4_1xR { half_bits d[R]; half_bits m[R]; uint8_t q
 // shifting bit k to bit 4 lines the fifth bits up with group k's nibbles (k < 4: low nibbles
 // of group k, k >= 4: high nibbles of group k - 4).
 template <int R> struct block_q5_0xR { half_bits d[R]; uint8_t qh[4 * R]; uint8_t qs[R * QK5_0 / 2]; };
+// Q5_1: Q5_0's layout plus the per-row minimum m (x = d * q + m).
+template <int R> struct block_q5_1xR { half_bits d[R]; half_bits m[R]; uint8_t qh[4 * R]; uint8_t qs[R * QK5_1 / 2]; };
 // Q8_0: 8 groups of 4R bytes; group g is bytes (elements) 4g..4g+3 of row 0, then of row 1, ...
 template <int R> struct block_q8_0xR { half_bits d[R]; int8_t qs[R * QK8_0]; };
 // Q4_K: one super-block of R rows. The 6-bit sub-block scales come unpacked, sc[s][r] for
@@ -98,24 +100,28 @@ template <int R> struct block_q6_KxR {
 using block_q4_0x8 = block_q4_0xR<8>;
 using block_q4_1x8 = block_q4_1xR<8>;
 using block_q5_0x8 = block_q5_0xR<8>;
+using block_q5_1x8 = block_q5_1xR<8>;
 using block_q8_0x8 = block_q8_0xR<8>;
 using block_q4_Kx8 = block_q4_KxR<8>;
 using block_q6_Kx8 = block_q6_KxR<8>;
 using block_q4_0x16 = block_q4_0xR<16>;
 using block_q4_1x16 = block_q4_1xR<16>;
 using block_q5_0x16 = block_q5_0xR<16>;
+using block_q5_1x16 = block_q5_1xR<16>;
 using block_q8_0x16 = block_q8_0xR<16>;
 using block_q4_Kx16 = block_q4_KxR<16>;
 using block_q6_Kx16 = block_q6_KxR<16>;
 static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "block_q4_0x8 size");
 static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size");
 static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 size");
+static_assert(sizeof(block_q5_1x8) == 8 * sizeof(block_q5_1), "block_q5_1x8 size");
 static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 size");
 static_assert(sizeof(block_q4_Kx8) == 32 + 64 + 64 + 1024, "block_q4_Kx8 size");
 static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "block_q6_Kx8 size");
 static_assert(sizeof(block_q4_0x16) == 16 * sizeof(block_q4_0), "block_q4_0x16 size");
 static_assert(sizeof(block_q4_1x16) == 16 * sizeof(block_q4_1), "block_q4_1x16 size");
 static_assert(sizeof(block_q5_0x16) == 16 * sizeof(block_q5_0), "block_q5_0x16 size");
+static_assert(sizeof(block_q5_1x16) == 16 * sizeof(block_q5_1), "block_q5_1x16 size");
 static_assert(sizeof(block_q8_0x16) == 16 * sizeof(block_q8_0), "block_q8_0x16 size");
 static_assert(sizeof(block_q4_Kx16) == 2 * sizeof(block_q4_Kx8), "block_q4_Kx16 size");
 static_assert(sizeof(block_q6_Kx16) == 16 * sizeof(block_q6_K), "block_q6_Kx16 size");

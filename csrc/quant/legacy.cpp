@@ -327,6 +327,7 @@ void register_legacy_types(TypeTraits* table) {
         set_packed(at(GGMLType::Q4_0), repack_q4_0<8>, avx2::vec_dot_packed_q4_0, 8, sizeof(block_q4_0x8));
         set_packed(at(GGMLType::Q4_1), repack_q4_1<8>, avx2::vec_dot_packed_q4_1, 8, sizeof(block_q4_1x8));
         set_packed(at(GGMLType::Q5_0), repack_q5_0<8>, avx2::vec_dot_packed_q5_0, 8, sizeof(block_q5_0x8));
+        set_packed(at(GGMLType::Q5_1), repack_q5_1<8>, avx2::vec_dot_packed_q5_1, 8, sizeof(block_q5_1x8));
         set_packed(at(GGMLType::Q8_0), repack_q8_0<8>, avx2::vec_dot_packed_q8_0, 8, sizeof(block_q8_0x8));
         at(GGMLType::Q4_0).dequantize = avx2::dequantize_q4_0;
         at(GGMLType::Q4_1).dequantize = avx2::dequantize_q4_1;
@@ -338,6 +339,7 @@ void register_legacy_types(TypeTraits* table) {
         set_packed(at(GGMLType::Q4_0), repack_q4_0<16>, avx512::vec_dot_packed_q4_0, 16, sizeof(block_q4_0x16));
         set_packed(at(GGMLType::Q4_1), repack_q4_1<16>, avx512::vec_dot_packed_q4_1, 16, sizeof(block_q4_1x16));
         set_packed(at(GGMLType::Q5_0), repack_q5_0<16>, avx512::vec_dot_packed_q5_0, 16, sizeof(block_q5_0x16));
+        set_packed(at(GGMLType::Q5_1), repack_q5_1<16>, avx512::vec_dot_packed_q5_1, 16, sizeof(block_q5_1x16));
         set_packed(at(GGMLType::Q8_0), repack_q8_0<16>, avx512::vec_dot_packed_q8_0, 16, sizeof(block_q8_0x16));
     }
 #endif

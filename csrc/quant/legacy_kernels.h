@@ -34,6 +34,7 @@ void vec_dot_tile_q8_0(int64_t n, const void* w, size_t row_bytes, const void* c
 void vec_dot_packed_q4_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q4_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q5_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 
 // Bit-exact with the scalar dequantizers (multiply then add, never fused).
@@ -58,6 +59,7 @@ namespace llmrt::avx512 {
 void vec_dot_packed_q4_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q4_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q5_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 }  // namespace llmrt::avx512
 
@@ -66,5 +68,6 @@ namespace llmrt {
 template <int R> void repack_q4_0(const void* src, size_t row_bytes, int64_t n, void* dst);
 template <int R> void repack_q4_1(const void* src, size_t row_bytes, int64_t n, void* dst);
 template <int R> void repack_q5_0(const void* src, size_t row_bytes, int64_t n, void* dst);
+template <int R> void repack_q5_1(const void* src, size_t row_bytes, int64_t n, void* dst);
 template <int R> void repack_q8_0(const void* src, size_t row_bytes, int64_t n, void* dst);
 }  // namespace llmrt

@@ -1,4 +1,4 @@
-// AVX2 kernels for packed Q4_0 / Q4_1 / Q5_0 / Q8_0 (VecDotPackedFn; layout in quant/blocks.h, why in
+// AVX2 kernels for packed Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 (VecDotPackedFn; layout in quant/blocks.h, why in
 // quant/packed.h): eight rows against 1..8 A8_32 activation rows.
 //
 // One 32-byte load of a packed block holds 4 bytes of each of the eight rows: masked, elements
@@ -72,11 +72,12 @@ inline __m256i fifth_bits(__m256i qh) {
     return _mm256_and_si256(at4, _mm256_set1_epi8(0x10));
 }
 
-// Q5_0: 5-bit quants (nibble | fifth bit << 4, x = d * (q - 16)). A pair of products reaches
-// 2 * 31 * 127 = 7874, so the eight groups are summed in int16 as two halves of four.
-template <int NC>
-void packed_kernel_q5_0(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q5_0x8* b = (const block_q5_0x8*)w;
+// Q5_0 / Q5_1: 5-bit quants (nibble | fifth bit << 4), x = d * (q - 16) or d * q + m. A pair of
+// products reaches 2 * 31 * 127 = 7874, so the eight groups are summed in int16 as two halves
+// of four.
+template <typename Block, int NC>
+void packed_kernel_q5(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    const Block* b = (const Block*)w;
     const block_a8_32* y[NC];
     for (int c = 0; c < NC; ++c) y[c] = (const block_a8_32*)acts[c];
     const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
@@ -94,7 +95,9 @@ void packed_kernel_q5_0(int64_t n, const void* w, const void* const* acts, float
             q[g + 4] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x, 4), mask), fifth[g + 4]);
         }
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
-        const __m256 off = _mm256_mul_ps(d, _mm256_set1_ps(-16.0f));
+        __m256 off;
+        if constexpr (sizeof(Block) == sizeof(block_q5_1x8)) off = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].m));
+        else off = _mm256_mul_ps(d, _mm256_set1_ps(-16.0f));
         for (int c = 0; c < NC; ++c) {
             const block_a8_32& a = y[c][i];
             __m256i lo = _mm256_maddubs_epi16(q[0], act_quad(a.qs));
@@ -153,10 +156,11 @@ struct Unsigned {
         packed_kernel<Block, NC>(n, w, acts, out, ldo);
     }
 };
+template <typename Block>
 struct Five {
     template <int NC>
     static void run(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-        packed_kernel_q5_0<NC>(n, w, acts, out, ldo);
+        packed_kernel_q5<Block, NC>(n, w, acts, out, ldo);
     }
 };
 struct Signed8 {
@@ -187,7 +191,10 @@ void vec_dot_packed_q4_1(int64_t n, const void* w, const void* const* acts, int 
     dispatch<Unsigned<block_q4_1x8>>(n, w, acts, n_cols, out, ldo);
 }
 void vec_dot_packed_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
-    dispatch<Five>(n, w, acts, n_cols, out, ldo);
+    dispatch<Five<block_q5_0x8>>(n, w, acts, n_cols, out, ldo);
+}
+void vec_dot_packed_q5_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    dispatch<Five<block_q5_1x8>>(n, w, acts, n_cols, out, ldo);
 }
 void vec_dot_packed_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
     dispatch<Signed8, 4>(n, w, acts, n_cols, out, ldo);

@@ -1,4 +1,4 @@
-// AVX-512 VNNI kernels for packed Q4_0 / Q4_1 / Q5_0 / Q8_0 (VecDotPackedFn over the 16-row
+// AVX-512 VNNI kernels for packed Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 (VecDotPackedFn over the 16-row
 // layouts block_*x16 in quant/blocks.h; why in quant/packed_avx512.h): sixteen rows against
 // 1..8 A8_32 activation rows. legacy_packed_avx2.cpp is the same arithmetic on eight rows; the
 // integer sums and the float steps per row match it exactly.
@@ -60,10 +60,10 @@ inline __m512i fifth_bits(__m512i qh) {
     return _mm512_and_si512(at4, _mm512_set1_epi8(0x10));
 }
 
-// Q5_0: 5-bit quants (nibble | fifth bit << 4), x = d * (q - 16).
-template <int NC>
-void packed_kernel_q5_0(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q5_0x16* b = (const block_q5_0x16*)w;
+// Q5_0 / Q5_1: 5-bit quants (nibble | fifth bit << 4), x = d * (q - 16) or d * q + m.
+template <typename Block, int NC>
+void packed_kernel_q5(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    const Block* b = (const Block*)w;
     const block_a8_32* y[NC];
     for (int c = 0; c < NC; ++c) y[c] = (const block_a8_32*)acts[c];
     const __m512i mask = _mm512_set1_epi8(0x0F);
@@ -81,7 +81,9 @@ void packed_kernel_q5_0(int64_t n, const void* w, const void* const* acts, float
             q[g + 4] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(x, 4), mask), fifth[g + 4]);
         }
         const __m512 d = halves16(b[i].d);
-        const __m512 off = _mm512_mul_ps(d, _mm512_set1_ps(-16.0f));
+        __m512 off;
+        if constexpr (sizeof(Block) == sizeof(block_q5_1x16)) off = halves16(b[i].m);
+        else off = _mm512_mul_ps(d, _mm512_set1_ps(-16.0f));
         for (int c = 0; c < NC; ++c) acc[c] = scale_add(acc[c], dot32(q, y[c][i].qs), d, off, y[c][i]);
     }
     for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
@@ -137,7 +139,8 @@ void dispatch(int64_t n, const void* w, const void* const* acts, int n_cols, flo
 
 template <int NC> struct Q4_0 { static constexpr Kernel run = packed_kernel<block_q4_0x16, NC>; };
 template <int NC> struct Q4_1 { static constexpr Kernel run = packed_kernel<block_q4_1x16, NC>; };
-template <int NC> struct Q5_0 { static constexpr Kernel run = packed_kernel_q5_0<NC>; };
+template <int NC> struct Q5_0 { static constexpr Kernel run = packed_kernel_q5<block_q5_0x16, NC>; };
+template <int NC> struct Q5_1 { static constexpr Kernel run = packed_kernel_q5<block_q5_1x16, NC>; };
 template <int NC> struct Q8_0 { static constexpr Kernel run = packed_kernel_q8_0<NC>; };
 
 }  // namespace
@@ -150,6 +153,9 @@ void vec_dot_packed_q4_1(int64_t n, const void* w, const void* const* acts, int 
 }
 void vec_dot_packed_q5_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
     dispatch<Q5_0>(n, w, acts, n_cols, out, ldo);
+}
+void vec_dot_packed_q5_1(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    dispatch<Q5_1>(n, w, acts, n_cols, out, ldo);
 }
 void vec_dot_packed_q8_0(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
     dispatch<Q8_0>(n, w, acts, n_cols, out, ldo);
