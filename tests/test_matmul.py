@@ -116,8 +116,12 @@ def test_packed_matmul_equals_row_dots(name, n_tokens, n_threads, n_out):
         a = activations_seen(fmt, x[tok])
         scale = np.abs(wf) @ np.abs(a)
         assert np.all(np.abs(y[tok] - wf @ a) <= 1e-5 * scale + 1e-6), (name, tok)
-    np.testing.assert_allclose(y, _core.matmul(t, w, n_in, x, n_threads=n_threads), rtol=1e-5,
-                               atol=1e-5 * np.abs(y).max())
+    info = _core.type_info(t)
+    if not (info["can_unpack"] and n_tokens >= _core.unpack_min_tokens):
+        # the unpacked layout's kernels then read the same activations: equal to float rounding
+        # (from unpack_min_tokens on, Q5_K's unpacked path quantizes them in 32-element blocks)
+        np.testing.assert_allclose(y, _core.matmul(t, w, n_in, x, n_threads=n_threads), rtol=1e-5,
+                                   atol=1e-5 * np.abs(y).max())
 
 
 def test_packed_layout_needs_whole_groups_of_eight_rows():

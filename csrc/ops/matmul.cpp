@@ -129,7 +129,9 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
         if (!traits[i]->vec_dot)
             throw ModelError(std::string("no dot product kernel for type ") + (traits[i]->name ? traits[i]->name : "?"));
         if (weights[i]->n_in != n_in) throw InvalidArgument("matmul_multi: weights differ in input size");
-        unpacked[i] = traits[i]->unpack != nullptr && !traits[i]->vec_dot_tile && n_tokens >= kUnpackMinTokens;
+        // (a packed weight runs its packed kernel on the type's own activation format instead)
+        unpacked[i] = traits[i]->unpack != nullptr && !traits[i]->vec_dot_tile && !weights[i]->packed &&
+                      n_tokens >= kUnpackMinTokens;
         fmt[i] = unpacked[i] ? (int)ActFormat::A8_32 : (int)traits[i]->act;
         needed[fmt[i]] = true;
         total_rows += weights[i]->n_out;

@@ -1,4 +1,4 @@
-// AVX2 kernels for packed Q4_K and Q6_K (VecDotPackedFn; layouts block_q4_Kx8 / block_q6_Kx8 in
+// AVX2 kernels for packed Q4_K, Q5_K and Q6_K (VecDotPackedFn; layouts block_q4_Kx8 / block_q6_Kx8 in
 // quant/blocks.h, why in quant/packed.h): eight rows against 1..8 A8_256 activation rows. Scalar
 // references: vec_dot_q4_k_ref / vec_dot_q6_k_ref of each (row, column).
 //
@@ -25,7 +25,8 @@ using avx2::act_quad;
 using avx2::prefetch_block;
 
 // Sub-block s's scale of each row as the two int16 of the row's lane (the madd multiplier).
-inline __m256i sub_block_scales(const block_q4_Kx8& b, int s) {
+template <typename Block>
+inline __m256i sub_block_scales(const Block& b, int s) {
     const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)b.sc[s]));
     return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
 }
@@ -38,16 +39,27 @@ inline __m256i sub_block_sums(const block_a8_256& a) {
     return _mm256_permute4x64_epi64(packed, 0x88);
 }
 
-template <int NC>
-void packed_kernel_q4_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q4_Kx8* b = (const block_q4_Kx8*)w;
+// Bit s of every byte of qh moved to bit 4 (0x10), the rest cleared: a Q5_K element's fifth bit
+// beside its nibble. 16-bit shifts are safe: bits 0..7 only move within their byte to bit 4.
+inline __m256i fifth_bits(__m256i qh, int s) {
+    const __m256i at4 = s <= 4 ? _mm256_sll_epi16(qh, _mm_cvtsi32_si128(4 - s)) : _mm256_srl_epi16(qh, _mm_cvtsi32_si128(s - 4));
+    return _mm256_and_si256(at4, _mm256_set1_epi8(0x10));
+}
+
+// Q4_K, and Q5_K (Block block_q5_Kx8: levels up to 31 with the fifth bits from qh). A pair of
+// Q5_K products reaches 2 * 31 * 127 = 7874, so its eight groups are summed in int16 as two
+// halves of four, each widened by the scale madd.
+template <typename Block, int NC>
+void packed_kernel_q45_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    constexpr bool kFive = sizeof(Block) == sizeof(block_q5_Kx8);
+    const Block* b = (const Block*)w;
     const block_a8_256* y[NC];
     for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
     const __m256i mask = _mm256_set1_epi8(0x0F);
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        prefetch_block(b + i, 1);  // the next super-block, 1184 bytes
+        prefetch_block(b + i, 1);  // the next super-block, 1184 (Q4_K) or 1440 (Q5_K) bytes
         __m256i isum[NC];
         for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
         for (int j = 0; j < 4; ++j) {
@@ -56,13 +68,25 @@ void packed_kernel_q4_k(int64_t n, const void* w, const void* const* acts, float
                 for (int g = 0; g < 8; ++g) {
                     const __m256i x = _mm256_loadu_si256((const __m256i*)(b[i].qs + 256 * j + 32 * g));
                     v[g] = _mm256_and_si256(h == 0 ? x : _mm256_srli_epi16(x, 4), mask);
+                    if constexpr (kFive)
+                        v[g] = _mm256_or_si256(v[g], fifth_bits(_mm256_loadu_si256((const __m256i*)(b[i].qh + 32 * g)), 2 * j + h));
                 }
                 const __m256i scale = sub_block_scales(b[i], 2 * j + h);
                 for (int c = 0; c < NC; ++c) {
                     const int8_t* a = y[c][i].qs + 64 * j + 32 * h;
                     __m256i p = _mm256_maddubs_epi16(v[0], act_quad(a));
-                    for (int g = 1; g < 8; ++g) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[g], act_quad(a + 4 * g)));
-                    isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale));
+                    if constexpr (kFive) {
+                        __m256i p2 = _mm256_maddubs_epi16(v[4], act_quad(a + 16));
+                        for (int g = 1; g < 4; ++g) {
+                            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[g], act_quad(a + 4 * g)));
+                            p2 = _mm256_add_epi16(p2, _mm256_maddubs_epi16(v[g + 4], act_quad(a + 16 + 4 * g)));
+                        }
+                        isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_madd_epi16(p, scale),
+                                                                             _mm256_madd_epi16(p2, scale)));
+                    } else {
+                        for (int g = 1; g < 8; ++g) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(v[g], act_quad(a + 4 * g)));
+                        isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale));
+                    }
                 }
             }
         }
@@ -146,6 +170,15 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
 
 using Kernel = void (*)(int64_t, const void*, const void* const*, float*, int64_t);
 
+template <typename Block>
+void dispatch_q45_k(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {
+        packed_kernel_q45_k<Block, 1>, packed_kernel_q45_k<Block, 2>, packed_kernel_q45_k<Block, 3>,
+        packed_kernel_q45_k<Block, 4>, packed_kernel_q45_k<Block, 5>, packed_kernel_q45_k<Block, 6>,
+        packed_kernel_q45_k<Block, 7>, packed_kernel_q45_k<Block, 8>};
+    kernels[n_cols - 1](n, w, acts, out, ldo);
+}
+
 }  // namespace
 
 void vec_dot_packed_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
@@ -156,10 +189,11 @@ void vec_dot_packed_q6_k_avx2(int64_t n, const void* w, const void* const* acts,
 }
 
 void vec_dot_packed_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
-    static constexpr Kernel kernels[kTileMaxCols] = {
-        packed_kernel_q4_k<1>, packed_kernel_q4_k<2>, packed_kernel_q4_k<3>, packed_kernel_q4_k<4>,
-        packed_kernel_q4_k<5>, packed_kernel_q4_k<6>, packed_kernel_q4_k<7>, packed_kernel_q4_k<8>};
-    kernels[n_cols - 1](n, w, acts, out, ldo);
+    dispatch_q45_k<block_q4_Kx8>(n, w, acts, n_cols, out, ldo);
+}
+
+void vec_dot_packed_q5_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    dispatch_q45_k<block_q5_Kx8>(n, w, acts, n_cols, out, ldo);
 }
 
 }  // namespace llmrt::kq

@@ -1,5 +1,5 @@
-// AVX-512 VNNI kernels for packed Q4_K and Q6_K (VecDotPackedFn over the 16-row layouts
-// block_q4_Kx16 / block_q6_Kx16 in quant/blocks.h; why in quant/packed_avx512.h): sixteen rows
+// AVX-512 VNNI kernels for packed Q4_K, Q5_K and Q6_K (VecDotPackedFn over the 16-row layouts
+// block_q4_Kx16 / block_q5_Kx16 / block_q6_Kx16 in quant/blocks.h; why in quant/packed_avx512.h): sixteen rows
 // against 1..8 A8_256 activation rows. k_packed_avx2.cpp is the same arithmetic on eight
 // rows: the same int32 sums per super-block, the same float steps in the same order.
 //
@@ -32,16 +32,24 @@ inline void sub_block_sum_pairs(const block_a8_256& a, int32_t* pairs) {
     _mm_storeu_si128((__m128i*)pairs, packed);
 }
 
-template <int NC>
-void packed_kernel_q4_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q4_Kx16* b = (const block_q4_Kx16*)w;
+// Bit s of every byte of qh moved to bit 4 (0x10), the rest cleared (see k_packed_avx2.cpp).
+inline __m512i fifth_bits(__m512i qh, int s) {
+    const __m512i at4 = s <= 4 ? _mm512_sll_epi16(qh, _mm_cvtsi32_si128(4 - s)) : _mm512_srl_epi16(qh, _mm_cvtsi32_si128(s - 4));
+    return _mm512_and_si512(at4, _mm512_set1_epi8(0x10));
+}
+
+// Q4_K, and Q5_K (Block block_q5_Kx16: the fifth bits from qh; int32 sums cannot overflow).
+template <typename Block, int NC>
+void packed_kernel_q45_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    constexpr bool kFive = sizeof(Block) == sizeof(block_q5_Kx16);
+    const Block* b = (const Block*)w;
     const block_a8_256* y[NC];
     for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
     const __m512i mask = _mm512_set1_epi8(0x0F);
     __m512 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        prefetch_block(b + i, 1);  // the next super-block, 2368 bytes
+        prefetch_block(b + i, 1);  // the next super-block, 2368 (Q4_K) or 2880 (Q5_K) bytes
         __m512i isum[NC];
         for (int c = 0; c < NC; ++c) isum[c] = _mm512_setzero_si512();
         for (int j = 0; j < 4; ++j) {
@@ -50,6 +58,7 @@ void packed_kernel_q4_k(int64_t n, const void* w, const void* const* acts, float
                 for (int g = 0; g < 8; ++g) {
                     const __m512i x = load64(b[i].qs + 512 * j + 64 * g);
                     v[g] = _mm512_and_si512(h == 0 ? x : _mm512_srli_epi16(x, 4), mask);
+                    if constexpr (kFive) v[g] = _mm512_or_si512(v[g], fifth_bits(load64(b[i].qh + 64 * g), 2 * j + h));
                 }
                 const __m512i scale = bytes16_u32(b[i].sc[2 * j + h]);
                 for (int c = 0; c < NC; ++c) {
@@ -159,14 +168,25 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
 
 using Kernel = void (*)(int64_t, const void*, const void* const*, float*, int64_t);
 
+template <typename Block>
+void dispatch_q45_k(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {
+        packed_kernel_q45_k<Block, 1>, packed_kernel_q45_k<Block, 2>, packed_kernel_q45_k<Block, 3>,
+        packed_kernel_q45_k<Block, 4>, packed_kernel_q45_k<Block, 5>, packed_kernel_q45_k<Block, 6>,
+        packed_kernel_q45_k<Block, 7>, packed_kernel_q45_k<Block, 8>};
+    kernels[n_cols - 1](n, w, acts, out, ldo);
+}
+
 }  // namespace
 
 void vec_dot_packed_q4_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo) {
-    static constexpr Kernel kernels[kTileMaxCols] = {
-        packed_kernel_q4_k<1>, packed_kernel_q4_k<2>, packed_kernel_q4_k<3>, packed_kernel_q4_k<4>,
-        packed_kernel_q4_k<5>, packed_kernel_q4_k<6>, packed_kernel_q4_k<7>, packed_kernel_q4_k<8>};
-    kernels[n_cols - 1](n, w, acts, out, ldo);
+    dispatch_q45_k<block_q4_Kx16>(n, w, acts, n_cols, out, ldo);
+}
+
+void vec_dot_packed_q5_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo) {
+    dispatch_q45_k<block_q5_Kx16>(n, w, acts, n_cols, out, ldo);
 }
 
 void vec_dot_packed_q6_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,

@@ -1,4 +1,5 @@
-// block_q4_KxR / block_q6_KxR (quant/blocks.h) from R rows (8 or 16) of Q4_K / Q6_K: byte moves
+// block_q4_KxR / block_q5_KxR / block_q6_KxR (quant/blocks.h) from R rows (8 or 16) of Q4_K /
+// Q5_K / Q6_K: byte moves
 // and the scale unpacking that the kernels (k_packed_avx2.cpp for 8 rows, k_packed_avx512.cpp
 // for 16) would otherwise repeat for every column. Baseline code.
 #include <cstring>
@@ -8,13 +9,18 @@
 
 namespace llmrt::kq {
 
-template <int R>
-void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
-    block_q4_KxR<R>* out = (block_q4_KxR<R>*)dst;
+namespace {
+
+// Q4_K (Src block_q4_K, Dst block_q4_KxR) and Q5_K (block_q5_K, block_q5_KxR: the same plus qh).
+template <class Src, class Dst, int R>
+void repack_q45_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
+    Dst* out = (Dst*)dst;
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        block_q4_KxR<R>& o = out[i];
+        Dst& o = out[i];
         for (int r = 0; r < R; ++r) {
-            const block_q4_K& b = ((const block_q4_K*)((const uint8_t*)src + r * row_bytes))[i];
+            const Src& b = ((const Src*)((const uint8_t*)src + r * row_bytes))[i];
+            if constexpr (sizeof(Src) == sizeof(block_q5_K))
+                for (int g = 0; g < 8; ++g) std::memcpy(o.qh + 4 * R * g + 4 * r, b.qh + 4 * g, 4);
             o.d[r] = b.d;
             o.dmin[r] = b.dmin;
             uint8_t sc[8], mn[8];
@@ -29,6 +35,17 @@ void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
                     std::memcpy(o.qs + 32 * R * j + 4 * R * g + 4 * r, b.qs + 32 * j + 4 * g, 4);
         }
     }
+}
+
+}  // namespace
+
+template <int R>
+void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
+    repack_q45_k<block_q4_K, block_q4_KxR<R>, R>(src, row_bytes, n, dst);
+}
+template <int R>
+void repack_q5_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
+    repack_q45_k<block_q5_K, block_q5_KxR<R>, R>(src, row_bytes, n, dst);
 }
 
 // The 6-bit level of element e of a Q6_K block (0..63; the value is d * scale * (q - 32)).
@@ -63,6 +80,8 @@ void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
 
 template void repack_q4_k<8>(const void*, size_t, int64_t, void*);
 template void repack_q4_k<16>(const void*, size_t, int64_t, void*);
+template void repack_q5_k<8>(const void*, size_t, int64_t, void*);
+template void repack_q5_k<16>(const void*, size_t, int64_t, void*);
 template void repack_q6_k<8>(const void*, size_t, int64_t, void*);
 template void repack_q6_k<16>(const void*, size_t, int64_t, void*);
 
