@@ -86,6 +86,17 @@ template <int R> struct block_q4_KxR {
     uint8_t mn[4][R][2];
     uint8_t qs[R * QK_K / 2];
 };
+// Q3_K: one super-block of R rows; quad t = elements 4t..4t+3 (sub-block t / 4), stored as levels
+// q = value + 4 (0..7). sc[s][r]: the signed scale (-32..31) of sub-block s of row r. ql: 16
+// registers of 4R bytes, register k byte 4r + j: bits 2i..2i+1 = low 2 bits of row r's element
+// 4(k + 16i) + j. qh: 8 registers, register k byte 4r + j: bit i = third bit of row r's element
+// 4(k + 8i) + j.
+template <int R> struct block_q3_KxR {
+    half_bits d[R];
+    int8_t sc[16][R];
+    uint8_t ql[R * QK_K / 4];
+    uint8_t qh[R * QK_K / 8];
+};
 // Q5_K: Q4_K's layout plus the fifth bits: qh holds 8 groups g of 4R bytes, row r's bytes
 // qh[4g..4g+3] at 4Rg + 4r, so group g of qh lines up with group g of every qs chunk; bit s of
 // a byte is the fifth bit of that byte's element in sub-block s (2j: low nibble, 2j+1: high).
@@ -113,6 +124,7 @@ using block_q4_1x8 = block_q4_1xR<8>;
 using block_q5_0x8 = block_q5_0xR<8>;
 using block_q5_1x8 = block_q5_1xR<8>;
 using block_q8_0x8 = block_q8_0xR<8>;
+using block_q3_Kx8 = block_q3_KxR<8>;
 using block_q4_Kx8 = block_q4_KxR<8>;
 using block_q5_Kx8 = block_q5_KxR<8>;
 using block_q6_Kx8 = block_q6_KxR<8>;
@@ -121,6 +133,7 @@ using block_q4_1x16 = block_q4_1xR<16>;
 using block_q5_0x16 = block_q5_0xR<16>;
 using block_q5_1x16 = block_q5_1xR<16>;
 using block_q8_0x16 = block_q8_0xR<16>;
+using block_q3_Kx16 = block_q3_KxR<16>;
 using block_q4_Kx16 = block_q4_KxR<16>;
 using block_q5_Kx16 = block_q5_KxR<16>;
 using block_q6_Kx16 = block_q6_KxR<16>;
@@ -129,6 +142,7 @@ static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size
 static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 size");
 static_assert(sizeof(block_q5_1x8) == 8 * sizeof(block_q5_1), "block_q5_1x8 size");
 static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 size");
+static_assert(sizeof(block_q3_Kx8) == 16 + 128 + 512 + 256, "block_q3_Kx8 size");
 static_assert(sizeof(block_q4_Kx8) == 32 + 64 + 64 + 1024, "block_q4_Kx8 size");
 static_assert(sizeof(block_q5_Kx8) == sizeof(block_q4_Kx8) + 8 * 32, "block_q5_Kx8 size");
 static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "block_q6_Kx8 size");
@@ -137,6 +151,7 @@ static_assert(sizeof(block_q4_1x16) == 16 * sizeof(block_q4_1), "block_q4_1x16 s
 static_assert(sizeof(block_q5_0x16) == 16 * sizeof(block_q5_0), "block_q5_0x16 size");
 static_assert(sizeof(block_q5_1x16) == 16 * sizeof(block_q5_1), "block_q5_1x16 size");
 static_assert(sizeof(block_q8_0x16) == 16 * sizeof(block_q8_0), "block_q8_0x16 size");
+static_assert(sizeof(block_q3_Kx16) == 2 * sizeof(block_q3_Kx8), "block_q3_Kx16 size");
 static_assert(sizeof(block_q4_Kx16) == 2 * sizeof(block_q4_Kx8), "block_q4_Kx16 size");
 static_assert(sizeof(block_q5_Kx16) == 2 * sizeof(block_q5_Kx8), "block_q5_Kx16 size");
 static_assert(sizeof(block_q6_Kx16) == 16 * sizeof(block_q6_K), "block_q6_Kx16 size");

@@ -1,4 +1,4 @@
-// AVX2 kernels for packed Q4_K, Q5_K and Q6_K (VecDotPackedFn; layouts block_q4_Kx8 / block_q6_Kx8 in
+// AVX2 kernels for packed Q3_K, Q4_K, Q5_K and Q6_K (VecDotPackedFn; layouts block_q4_Kx8 / block_q6_Kx8 in
 // quant/blocks.h, why in quant/packed.h): eight rows against 1..8 A8_256 activation rows. Scalar
 // references: vec_dot_q4_k_ref / vec_dot_q6_k_ref of each (row, column).
 //
@@ -117,6 +117,27 @@ inline __m256i signed_scale_pairs(const int8_t* sc8) {   // lane r: (sc[r], sc[r
     return _mm256_blend_epi16(x, _mm256_slli_epi32(x, 16), 0xAA);
 }
 
+// The end of a super-block of the offset formats (Q6_K: q - 32, Q3_K: q - 4): per row,
+// total = isum - 2^Shift * sum over sub-blocks s of scale_s * (the column's 16-element sum s),
+// then acc += d * a.d * total.
+template <int NC, int Shift>
+inline void finish_offset_levels(const int8_t (*sc)[8], const half_bits* d16, const block_a8_256* const* y, int64_t i,
+                                 const __m256i* isum, __m256* acc) {
+    __m256i pairs[8];   // lane r: (scale 2k, scale 2k + 1) of row r as int16
+    for (int k = 0; k < 8; ++k)
+        pairs[k] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i*)sc[2 * k]),
+                                                           _mm_loadl_epi64((const __m128i*)sc[2 * k + 1])));
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)d16));
+    for (int c = 0; c < NC; ++c) {
+        const __m256i bs = _mm256_loadu_si256((const __m256i*)y[c][i].bsums);  // lane k: (s2k, s2k+1)
+        __m256i offs = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k)
+            offs = _mm256_add_epi32(offs, _mm256_madd_epi16(pairs[k], _mm256_permutevar8x32_epi32(bs, _mm256_set1_epi32(k))));
+        const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(offs, Shift));
+        acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d, _mm256_set1_ps(y[c][i].d)), acc[c]);
+    }
+}
+
 template <int NC>
 void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
     const block_q6_Kx8* b = (const block_q6_Kx8*)w;
@@ -151,19 +172,47 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
                 }
             }
         }
-        __m256i pairs[8];   // lane r: (scale 2k, scale 2k + 1) of row r as int16
-        for (int k = 0; k < 8; ++k)
-            pairs[k] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i*)b[i].sc[2 * k]),
-                                                               _mm_loadl_epi64((const __m128i*)b[i].sc[2 * k + 1])));
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
-        for (int c = 0; c < NC; ++c) {
-            const __m256i bs = _mm256_loadu_si256((const __m256i*)y[c][i].bsums);  // lane k: (s2k, s2k+1)
-            __m256i offs = _mm256_setzero_si256();
-            for (int k = 0; k < 8; ++k)
-                offs = _mm256_add_epi32(offs, _mm256_madd_epi16(pairs[k], _mm256_permutevar8x32_epi32(bs, _mm256_set1_epi32(k))));
-            const __m256i total = _mm256_sub_epi32(isum[c], _mm256_slli_epi32(offs, 5));
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d, _mm256_set1_ps(y[c][i].d)), acc[c]);
+        finish_offset_levels<NC, 5>(b[i].sc, b[i].d, y, i, isum, acc);
+    }
+    for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
+// Q3_K: 3-bit levels q (value d * scale * (q - 4)), two low bits from ql and the third from qh
+// (block_q3_Kx8). A sub-block's four quads add up in int16 (at most 4 * 2 * 7 * 127 = 7112) and
+// one madd applies its signed scale; the -4 comes off once per super-block, as Q6_K's -32.
+template <int NC>
+void packed_kernel_q3_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    const block_q3_Kx8* b = (const block_q3_Kx8*)w;
+    const block_a8_256* y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
+    const __m256i low2 = _mm256_set1_epi8(0x03), bit2 = _mm256_set1_epi8(0x04);
+    __m256 acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        prefetch_block(b + i, 1);  // the next super-block, 912 bytes
+        __m256i isum[NC];
+        for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
+        for (int s = 0; s < 16; ++s) {   // sub-block s: quads m = 4s .. 4s + 3
+            __m256i q[4];
+            for (int u = 0; u < 4; ++u) {
+                const int m = 4 * s + u;
+                const __m256i l = _mm256_loadu_si256((const __m256i*)(b[i].ql + 32 * (m % 16)));
+                const __m256i h = _mm256_loadu_si256((const __m256i*)(b[i].qh + 32 * (m % 8)));
+                const int hb = m / 8;   // qh bit of quad m, moved to bit 2 (16-bit shifts stay in-byte)
+                const __m256i h2 = hb <= 2 ? _mm256_sll_epi16(h, _mm_cvtsi32_si128(2 - hb))
+                                           : _mm256_srl_epi16(h, _mm_cvtsi32_si128(hb - 2));
+                q[u] = _mm256_or_si256(_mm256_and_si256(_mm256_srl_epi16(l, _mm_cvtsi32_si128(2 * (m / 16))), low2),
+                                       _mm256_and_si256(h2, bit2));
+            }
+            const __m256i scale = signed_scale_pairs(b[i].sc[s]);
+            for (int c = 0; c < NC; ++c) {
+                const int8_t* a = y[c][i].qs + 16 * s;
+                __m256i p = _mm256_maddubs_epi16(q[0], act_quad(a));
+                for (int u = 1; u < 4; ++u) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(q[u], act_quad(a + 4 * u)));
+                isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale));
+            }
         }
+        finish_offset_levels<NC, 2>(b[i].sc, b[i].d, y, i, isum, acc);
     }
     for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
@@ -180,6 +229,13 @@ void dispatch_q45_k(int64_t n, const void* w, const void* const* acts, int n_col
 }
 
 }  // namespace
+
+void vec_dot_packed_q3_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {
+        packed_kernel_q3_k<1>, packed_kernel_q3_k<2>, packed_kernel_q3_k<3>, packed_kernel_q3_k<4>,
+        packed_kernel_q3_k<5>, packed_kernel_q3_k<6>, packed_kernel_q3_k<7>, packed_kernel_q3_k<8>};
+    kernels[n_cols - 1](n, w, acts, out, ldo);
+}
 
 void vec_dot_packed_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
     static constexpr Kernel kernels[kTileMaxCols] = {

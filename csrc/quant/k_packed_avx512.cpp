@@ -1,5 +1,5 @@
-// AVX-512 VNNI kernels for packed Q4_K, Q5_K and Q6_K (VecDotPackedFn over the 16-row layouts
-// block_q4_Kx16 / block_q5_Kx16 / block_q6_Kx16 in quant/blocks.h; why in quant/packed_avx512.h): sixteen rows
+// AVX-512 VNNI kernels for packed Q3_K, Q4_K, Q5_K and Q6_K (VecDotPackedFn over the 16-row
+// layouts block_q3_Kx16 ... block_q6_Kx16 in quant/blocks.h; why in quant/packed_avx512.h): sixteen rows
 // against 1..8 A8_256 activation rows. k_packed_avx2.cpp is the same arithmetic on eight
 // rows: the same int32 sums per super-block, the same float steps in the same order.
 //
@@ -131,6 +131,30 @@ inline void q6_quad_pair(const block_q6_Kx16& b, int t, int base, const block_a8
     }
 }
 
+// The end of a super-block of the offset formats (Q6_K: q - 32, Q3_K: q - 4): per row,
+// total = isum - 2^Shift * sum over sub-blocks s of scale_s * (the column's 16-element sum s),
+// then acc += d * a.d * total.
+template <int NC, int Shift>
+inline void finish_offset_levels(const int8_t (*sc)[16], const half_bits* d16, const block_a8_256* const* y,
+                                 int64_t i, const __m512i* isum, __m512* acc) {
+    __m512i pairs[8];   // lane r: (scale 2k, scale 2k + 1) of row r as int16
+    for (int k = 0; k < 8; ++k) {
+        const __m128i lo = _mm_loadu_si128((const __m128i*)sc[2 * k]);
+        const __m128i hi = _mm_loadu_si128((const __m128i*)sc[2 * k + 1]);
+        const __m256i rows = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(lo, hi)),
+                                                     _mm_unpackhi_epi8(lo, hi), 1);
+        pairs[k] = _mm512_cvtepi8_epi16(rows);
+    }
+    const __m512 d = halves16(d16);
+    for (int c = 0; c < NC; ++c) {
+        const int16_t* bs = y[c][i].bsums;   // word k: (bsum 2k, bsum 2k + 1)
+        __m512i offs = _mm512_setzero_si512();
+        for (int k = 0; k < 8; ++k) offs = _mm512_dpwssd_epi32(offs, pairs[k], bcast32(bs + 2 * k));
+        const __m512i total = _mm512_sub_epi32(isum[c], _mm512_slli_epi32(offs, Shift));
+        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, _mm512_set1_ps(y[c][i].d)), acc[c]);
+    }
+}
+
 template <int NC>
 void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
     const block_q6_Kx16* b = (const block_q6_Kx16*)w;
@@ -146,22 +170,46 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
             q6_quad_pair<NC, 0, 2>(b[i], t, 0, y, i, isum);
             q6_quad_pair<NC, 1, 3>(b[i], t, 16, y, i, isum);
         }
-        __m512i pairs[8];   // lane r: (scale 2k, scale 2k + 1) of row r as int16
-        for (int k = 0; k < 8; ++k) {
-            const __m128i lo = _mm_loadu_si128((const __m128i*)b[i].sc[2 * k]);
-            const __m128i hi = _mm_loadu_si128((const __m128i*)b[i].sc[2 * k + 1]);
-            const __m256i rows = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(lo, hi)),
-                                                         _mm_unpackhi_epi8(lo, hi), 1);
-            pairs[k] = _mm512_cvtepi8_epi16(rows);
+        finish_offset_levels<NC, 5>(b[i].sc, b[i].d, y, i, isum, acc);
+    }
+    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
+}
+
+// Q3_K: 3-bit levels q (value d * scale * (q - 4)), two low bits from ql and the third from qh
+// (block_q3_Kx16); a sub-block's four quads in one dpbusd chain, then its signed scale.
+template <int NC>
+void packed_kernel_q3_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    const block_q3_Kx16* b = (const block_q3_Kx16*)w;
+    const block_a8_256* y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
+    const __m512i low2 = _mm512_set1_epi8(0x03), bit2 = _mm512_set1_epi8(0x04);
+    __m512 acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        prefetch_block(b + i, 1);  // the next super-block, 1824 bytes
+        __m512i isum[NC];
+        for (int c = 0; c < NC; ++c) isum[c] = _mm512_setzero_si512();
+        for (int s = 0; s < 16; ++s) {   // sub-block s: quads m = 4s .. 4s + 3
+            __m512i q[4];
+            for (int u = 0; u < 4; ++u) {
+                const int m = 4 * s + u;
+                const __m512i l = load64(b[i].ql + 64 * (m % 16));
+                const __m512i h = load64(b[i].qh + 64 * (m % 8));
+                const int hb = m / 8;   // qh bit of quad m, moved to bit 2 (16-bit shifts stay in-byte)
+                const __m512i h2 = hb <= 2 ? _mm512_sll_epi16(h, _mm_cvtsi32_si128(2 - hb))
+                                           : _mm512_srl_epi16(h, _mm_cvtsi32_si128(hb - 2));
+                q[u] = _mm512_or_si512(_mm512_and_si512(_mm512_srl_epi16(l, _mm_cvtsi32_si128(2 * (m / 16))), low2),
+                                       _mm512_and_si512(h2, bit2));
+            }
+            const __m512i scale = bytes16_i32(b[i].sc[s]);
+            for (int c = 0; c < NC; ++c) {
+                const int8_t* a = y[c][i].qs + 16 * s;
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0], bcast32(a));
+                for (int u = 1; u < 4; ++u) p = _mm512_dpbusd_epi32(p, q[u], bcast32(a + 4 * u));
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(p, scale));
+            }
         }
-        const __m512 d = halves16(b[i].d);
-        for (int c = 0; c < NC; ++c) {
-            const int16_t* bs = y[c][i].bsums;   // word k: (bsum 2k, bsum 2k + 1)
-            __m512i offs = _mm512_setzero_si512();
-            for (int k = 0; k < 8; ++k) offs = _mm512_dpwssd_epi32(offs, pairs[k], bcast32(bs + 2 * k));
-            const __m512i total = _mm512_sub_epi32(isum[c], _mm512_slli_epi32(offs, 5));
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_mul_ps(d, _mm512_set1_ps(y[c][i].d)), acc[c]);
-        }
+        finish_offset_levels<NC, 2>(b[i].sc, b[i].d, y, i, isum, acc);
     }
     for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
 }
@@ -187,6 +235,14 @@ void vec_dot_packed_q4_k_avx512(int64_t n, const void* w, const void* const* act
 void vec_dot_packed_q5_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo) {
     dispatch_q45_k<block_q5_Kx16>(n, w, acts, n_cols, out, ldo);
+}
+
+void vec_dot_packed_q3_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {
+        packed_kernel_q3_k<1>, packed_kernel_q3_k<2>, packed_kernel_q3_k<3>, packed_kernel_q3_k<4>,
+        packed_kernel_q3_k<5>, packed_kernel_q3_k<6>, packed_kernel_q3_k<7>, packed_kernel_q3_k<8>};
+    kernels[n_cols - 1](n, w, acts, out, ldo);
 }
 
 void vec_dot_packed_q6_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,

@@ -1,5 +1,5 @@
-// block_q4_KxR / block_q5_KxR / block_q6_KxR (quant/blocks.h) from R rows (8 or 16) of Q4_K /
-// Q5_K / Q6_K: byte moves
+// block_q3_KxR ... block_q6_KxR (quant/blocks.h) from R rows (8 or 16) of Q3_K, Q4_K, Q5_K and
+// Q6_K: byte moves
 // and the scale unpacking that the kernels (k_packed_avx2.cpp for 8 rows, k_packed_avx512.cpp
 // for 16) would otherwise repeat for every column. Baseline code.
 #include <cstring>
@@ -48,6 +48,38 @@ void repack_q5_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
     repack_q45_k<block_q5_K, block_q5_KxR<R>, R>(src, row_bytes, n, dst);
 }
 
+// The 3-bit level of element e of a Q3_K block (0..7; the value is d * scale * (q - 4)).
+static inline int q3_level(const block_q3_K& b, int e) {
+    const int lo = (b.qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3;
+    const int hi = (b.hmask[e % 32] >> (e / 32)) & 1;
+    return lo | hi << 2;
+}
+
+template <int R>
+void repack_q3_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
+    block_q3_KxR<R>* out = (block_q3_KxR<R>*)dst;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        block_q3_KxR<R>& o = out[i];
+        std::memset(o.ql, 0, sizeof(o.ql));
+        std::memset(o.qh, 0, sizeof(o.qh));
+        for (int r = 0; r < R; ++r) {
+            const block_q3_K& b = ((const block_q3_K*)((const uint8_t*)src + r * row_bytes))[i];
+            o.d[r] = b.d;
+            int8_t sc[16];
+            unpack_scales_q3_k(b.scales, sc);
+            for (int s = 0; s < 16; ++s) o.sc[s][r] = sc[s];
+            for (int k = 0; k < 16; ++k)
+                for (int j = 0; j < 4; ++j)
+                    for (int i2 = 0; i2 < 4; ++i2)
+                        o.ql[4 * R * k + 4 * r + j] |= (uint8_t)((q3_level(b, 4 * (k + 16 * i2) + j) & 3) << (2 * i2));
+            for (int k = 0; k < 8; ++k)
+                for (int j = 0; j < 4; ++j)
+                    for (int i2 = 0; i2 < 8; ++i2)
+                        o.qh[4 * R * k + 4 * r + j] |= (uint8_t)((q3_level(b, 4 * (k + 8 * i2) + j) >> 2) << i2);
+        }
+    }
+}
+
 // The 6-bit level of element e of a Q6_K block (0..63; the value is d * scale * (q - 32)).
 static inline int q6_level(const block_q6_K& b, int e) {
     const int h = e / 128, r = e % 128, l = r % 32, k = r / 32;
@@ -78,6 +110,8 @@ void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
     }
 }
 
+template void repack_q3_k<8>(const void*, size_t, int64_t, void*);
+template void repack_q3_k<16>(const void*, size_t, int64_t, void*);
 template void repack_q4_k<8>(const void*, size_t, int64_t, void*);
 template void repack_q4_k<16>(const void*, size_t, int64_t, void*);
 template void repack_q5_k<8>(const void*, size_t, int64_t, void*);
