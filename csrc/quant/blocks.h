@@ -86,6 +86,17 @@ template <int R> struct block_q4_KxR {
     uint8_t mn[4][R][2];
     uint8_t qs[R * QK_K / 2];
 };
+// Q2_K: one super-block of R rows; quad t = elements 4t..4t+3 (sub-block t / 4), 2-bit levels.
+// sc[s][r] / mn[k][r] = {min 2k, min 2k+1}: the 4-bit scales and minimums of row r, unpacked.
+// ql: 16 registers of 4R bytes, register k byte 4r + j: bits 2i..2i+1 = the level of row r's
+// element 4(k + 16i) + j (as Q3_K's low bits).
+template <int R> struct block_q2_KxR {
+    half_bits d[R];
+    half_bits dmin[R];
+    uint8_t sc[16][R];
+    uint8_t mn[8][R][2];
+    uint8_t ql[R * QK_K / 4];
+};
 // Q3_K: one super-block of R rows; quad t = elements 4t..4t+3 (sub-block t / 4), stored as levels
 // q = value + 4 (0..7). sc[s][r]: the signed scale (-32..31) of sub-block s of row r. ql: 16
 // registers of 4R bytes, register k byte 4r + j: bits 2i..2i+1 = low 2 bits of row r's element
@@ -124,6 +135,7 @@ using block_q4_1x8 = block_q4_1xR<8>;
 using block_q5_0x8 = block_q5_0xR<8>;
 using block_q5_1x8 = block_q5_1xR<8>;
 using block_q8_0x8 = block_q8_0xR<8>;
+using block_q2_Kx8 = block_q2_KxR<8>;
 using block_q3_Kx8 = block_q3_KxR<8>;
 using block_q4_Kx8 = block_q4_KxR<8>;
 using block_q5_Kx8 = block_q5_KxR<8>;
@@ -133,6 +145,7 @@ using block_q4_1x16 = block_q4_1xR<16>;
 using block_q5_0x16 = block_q5_0xR<16>;
 using block_q5_1x16 = block_q5_1xR<16>;
 using block_q8_0x16 = block_q8_0xR<16>;
+using block_q2_Kx16 = block_q2_KxR<16>;
 using block_q3_Kx16 = block_q3_KxR<16>;
 using block_q4_Kx16 = block_q4_KxR<16>;
 using block_q5_Kx16 = block_q5_KxR<16>;
@@ -142,6 +155,7 @@ static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "block_q4_1x8 size
 static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "block_q5_0x8 size");
 static_assert(sizeof(block_q5_1x8) == 8 * sizeof(block_q5_1), "block_q5_1x8 size");
 static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "block_q8_0x8 size");
+static_assert(sizeof(block_q2_Kx8) == 32 + 128 + 128 + 512, "block_q2_Kx8 size");
 static_assert(sizeof(block_q3_Kx8) == 16 + 128 + 512 + 256, "block_q3_Kx8 size");
 static_assert(sizeof(block_q4_Kx8) == 32 + 64 + 64 + 1024, "block_q4_Kx8 size");
 static_assert(sizeof(block_q5_Kx8) == sizeof(block_q4_Kx8) + 8 * 32, "block_q5_Kx8 size");
@@ -151,6 +165,7 @@ static_assert(sizeof(block_q4_1x16) == 16 * sizeof(block_q4_1), "block_q4_1x16 s
 static_assert(sizeof(block_q5_0x16) == 16 * sizeof(block_q5_0), "block_q5_0x16 size");
 static_assert(sizeof(block_q5_1x16) == 16 * sizeof(block_q5_1), "block_q5_1x16 size");
 static_assert(sizeof(block_q8_0x16) == 16 * sizeof(block_q8_0), "block_q8_0x16 size");
+static_assert(sizeof(block_q2_Kx16) == 2 * sizeof(block_q2_Kx8), "block_q2_Kx16 size");
 static_assert(sizeof(block_q3_Kx16) == 2 * sizeof(block_q3_Kx8), "block_q3_Kx16 size");
 static_assert(sizeof(block_q4_Kx16) == 2 * sizeof(block_q4_Kx8), "block_q4_Kx16 size");
 static_assert(sizeof(block_q5_Kx16) == 2 * sizeof(block_q5_Kx8), "block_q5_Kx16 size");

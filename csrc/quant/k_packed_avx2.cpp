@@ -1,4 +1,4 @@
-// AVX2 kernels for packed Q3_K, Q4_K, Q5_K and Q6_K (VecDotPackedFn; layouts block_q4_Kx8 / block_q6_Kx8 in
+// AVX2 kernels for packed Q2_K, Q3_K, Q4_K, Q5_K and Q6_K (VecDotPackedFn; layouts block_q4_Kx8 / block_q6_Kx8 in
 // quant/blocks.h, why in quant/packed.h): eight rows against 1..8 A8_256 activation rows. Scalar
 // references: vec_dot_q4_k_ref / vec_dot_q6_k_ref of each (row, column).
 //
@@ -177,6 +177,54 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
     for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
+// Q2_K: 2-bit levels q, x = d * sc * q - dmin * m per 16-element sub-block (block_q2_Kx8). A
+// sub-block's four quads add up in int16 (at most 4 * 2 * 3 * 127 = 3048) and one madd applies
+// its scale; the minimums take eight madds of the rows' minimum pairs against the column's
+// 16-element sums once per super-block.
+template <int NC>
+void packed_kernel_q2_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    const block_q2_Kx8* b = (const block_q2_Kx8*)w;
+    const block_a8_256* y[NC];
+    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
+    const __m256i low2 = _mm256_set1_epi8(0x03);
+    __m256 acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        prefetch_block(b + i, 1);  // the next super-block, 800 bytes
+        __m256i isum[NC];
+        for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
+        for (int s = 0; s < 16; ++s) {   // sub-block s: quads m = 4s .. 4s + 3
+            __m256i q[4];
+            for (int u = 0; u < 4; ++u) {
+                const int m = 4 * s + u;
+                const __m256i l = _mm256_loadu_si256((const __m256i*)(b[i].ql + 32 * (m % 16)));
+                q[u] = _mm256_and_si256(_mm256_srl_epi16(l, _mm_cvtsi32_si128(2 * (m / 16))), low2);
+            }
+            const __m256i scale = sub_block_scales(b[i], s);
+            for (int c = 0; c < NC; ++c) {
+                const int8_t* a = y[c][i].qs + 16 * s;
+                __m256i p = _mm256_maddubs_epi16(q[0], act_quad(a));
+                for (int u = 1; u < 4; ++u) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(q[u], act_quad(a + 4 * u)));
+                isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].dmin));
+        __m256i mins_of[8];  // lane r: (min 2k, min 2k + 1) of row r as int16
+        for (int k = 0; k < 8; ++k) mins_of[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)b[i].mn[k]));
+        for (int c = 0; c < NC; ++c) {
+            const __m256 da = _mm256_set1_ps(y[c][i].d);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(d, da), acc[c]);
+            const __m256i bs = _mm256_loadu_si256((const __m256i*)y[c][i].bsums);  // lane k: (s2k, s2k+1)
+            __m256i m = _mm256_setzero_si256();
+            for (int k = 0; k < 8; ++k)
+                m = _mm256_add_epi32(m, _mm256_madd_epi16(mins_of[k], _mm256_permutevar8x32_epi32(bs, _mm256_set1_epi32(k))));
+            acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, da), acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
 // Q3_K: 3-bit levels q (value d * scale * (q - 4)), two low bits from ql and the third from qh
 // (block_q3_Kx8). A sub-block's four quads add up in int16 (at most 4 * 2 * 7 * 127 = 7112) and
 // one madd applies its signed scale; the -4 comes off once per super-block, as Q6_K's -32.
@@ -229,6 +277,13 @@ void dispatch_q45_k(int64_t n, const void* w, const void* const* acts, int n_col
 }
 
 }  // namespace
+
+void vec_dot_packed_q2_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {
+        packed_kernel_q2_k<1>, packed_kernel_q2_k<2>, packed_kernel_q2_k<3>, packed_kernel_q2_k<4>,
+        packed_kernel_q2_k<5>, packed_kernel_q2_k<6>, packed_kernel_q2_k<7>, packed_kernel_q2_k<8>};
+    kernels[n_cols - 1](n, w, acts, out, ldo);
+}
 
 void vec_dot_packed_q3_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
     static constexpr Kernel kernels[kTileMaxCols] = {

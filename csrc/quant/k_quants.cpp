@@ -279,6 +279,7 @@ void register_k_types(TypeTraits* table) {
         table[(uint32_t)GGMLType::Q6_K].vec_dot_multi = vec_dot_multi_q6_k_avx2;
         table[(uint32_t)GGMLType::Q4_K].vec_dot_tile = vec_dot_tile_q4_k_avx2;
         set_packed(table[(uint32_t)GGMLType::Q4_K], repack_q4_k<8>, vec_dot_packed_q4_k_avx2, 8, sizeof(block_q4_Kx8));
+        set_packed(table[(uint32_t)GGMLType::Q2_K], repack_q2_k<8>, vec_dot_packed_q2_k_avx2, 8, sizeof(block_q2_Kx8));
         set_packed(table[(uint32_t)GGMLType::Q3_K], repack_q3_k<8>, vec_dot_packed_q3_k_avx2, 8, sizeof(block_q3_Kx8));
         set_packed(table[(uint32_t)GGMLType::Q5_K], repack_q5_k<8>, vec_dot_packed_q5_k_avx2, 8, sizeof(block_q5_Kx8));
         set_packed(table[(uint32_t)GGMLType::Q6_K], repack_q6_k<8>, vec_dot_packed_q6_k_avx2, 8, sizeof(block_q6_Kx8));
@@ -286,6 +287,8 @@ void register_k_types(TypeTraits* table) {
     if (simd_level() >= SimdLevel::AVX512) {
         set_packed(table[(uint32_t)GGMLType::Q4_K], repack_q4_k<16>, vec_dot_packed_q4_k_avx512, 16,
                    sizeof(block_q4_Kx16));
+        set_packed(table[(uint32_t)GGMLType::Q2_K], repack_q2_k<16>, vec_dot_packed_q2_k_avx512, 16,
+                   sizeof(block_q2_Kx16));
         set_packed(table[(uint32_t)GGMLType::Q3_K], repack_q3_k<16>, vec_dot_packed_q3_k_avx512, 16,
                    sizeof(block_q3_Kx16));
         set_packed(table[(uint32_t)GGMLType::Q5_K], repack_q5_k<16>, vec_dot_packed_q5_k_avx512, 16,

@@ -30,7 +30,8 @@ void quantize_q4_k(const float* src, void* dst, int64_t n);
 void quantize_q5_k(const float* src, void* dst, int64_t n);
 void quantize_q6_k(const float* src, void* dst, int64_t n);
 
-// R rows (8 or 16) to block_q3_KxR ... block_q6_KxR (RepackFn, k_repack.cpp).
+// R rows (8 or 16) to block_q2_KxR ... block_q6_KxR (RepackFn, k_repack.cpp).
+template <int R> void repack_q2_k(const void* src, size_t row_bytes, int64_t n, void* dst);
 template <int R> void repack_q3_k(const void* src, size_t row_bytes, int64_t n, void* dst);
 template <int R> void repack_q4_k(const void* src, size_t row_bytes, int64_t n, void* dst);
 template <int R> void repack_q5_k(const void* src, size_t row_bytes, int64_t n, void* dst);
@@ -60,11 +61,14 @@ void vec_dot_multi_q6_k_avx2(int64_t n, const void* w, const void* const* acts, 
 void vec_dot_tile_q4_k_avx2(int64_t n, const void* w, size_t row_bytes, const void* const* acts, int n_cols, float* out);
 // Packed 8-row groups (VecDotPackedFn, k_packed_avx2.cpp; layout block_q4_Kx8, k_repack.cpp).
 void vec_dot_packed_q4_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
+void vec_dot_packed_q2_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q3_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q5_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 void vec_dot_packed_q6_k_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo);
 // 16-row groups on AVX-512 VNNI (k_packed_avx512.cpp; layouts block_q4_Kx16 / block_q6_Kx16).
 void vec_dot_packed_q4_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo);
+void vec_dot_packed_q2_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo);
 void vec_dot_packed_q3_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo);

@@ -1,5 +1,4 @@
-// block_q3_KxR ... block_q6_KxR (quant/blocks.h) from R rows (8 or 16) of Q3_K, Q4_K, Q5_K and
-// Q6_K: byte moves
+// block_q2_KxR ... block_q6_KxR (quant/blocks.h) from R rows (8 or 16) of Q2_K ... Q6_K: byte moves
 // and the scale unpacking that the kernels (k_packed_avx2.cpp for 8 rows, k_packed_avx512.cpp
 // for 16) would otherwise repeat for every column. Baseline code.
 #include <cstring>
@@ -48,11 +47,40 @@ void repack_q5_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
     repack_q45_k<block_q5_K, block_q5_KxR<R>, R>(src, row_bytes, n, dst);
 }
 
+// The low 2 bits of element e's level in the qs of a Q2_K or Q3_K block.
+static inline int low2_level(const uint8_t* qs, int e) { return (qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3; }
+
+// ql of a Q2_K / Q3_K packed block (quant/blocks.h) for row r, from its levels' low 2 bits.
+template <int R>
+static inline void pack_low2(const uint8_t* qs, int r, uint8_t* ql) {
+    for (int k = 0; k < 16; ++k)
+        for (int j = 0; j < 4; ++j)
+            for (int i2 = 0; i2 < 4; ++i2) ql[4 * R * k + 4 * r + j] |= (uint8_t)(low2_level(qs, 4 * (k + 16 * i2) + j) << (2 * i2));
+}
+
+template <int R>
+void repack_q2_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
+    block_q2_KxR<R>* out = (block_q2_KxR<R>*)dst;
+    for (int64_t i = 0; i < n / QK_K; ++i) {
+        block_q2_KxR<R>& o = out[i];
+        std::memset(o.ql, 0, sizeof(o.ql));
+        for (int r = 0; r < R; ++r) {
+            const block_q2_K& b = ((const block_q2_K*)((const uint8_t*)src + r * row_bytes))[i];
+            o.d[r] = b.d;
+            o.dmin[r] = b.dmin;
+            for (int s = 0; s < 16; ++s) o.sc[s][r] = b.scales[s] & 0xF;
+            for (int k = 0; k < 8; ++k) {
+                o.mn[k][r][0] = b.scales[2 * k] >> 4;
+                o.mn[k][r][1] = b.scales[2 * k + 1] >> 4;
+            }
+            pack_low2<R>(b.qs, r, o.ql);
+        }
+    }
+}
+
 // The 3-bit level of element e of a Q3_K block (0..7; the value is d * scale * (q - 4)).
 static inline int q3_level(const block_q3_K& b, int e) {
-    const int lo = (b.qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3;
-    const int hi = (b.hmask[e % 32] >> (e / 32)) & 1;
-    return lo | hi << 2;
+    return low2_level(b.qs, e) | ((b.hmask[e % 32] >> (e / 32)) & 1) << 2;
 }
 
 template <int R>
@@ -68,10 +96,7 @@ void repack_q3_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
             int8_t sc[16];
             unpack_scales_q3_k(b.scales, sc);
             for (int s = 0; s < 16; ++s) o.sc[s][r] = sc[s];
-            for (int k = 0; k < 16; ++k)
-                for (int j = 0; j < 4; ++j)
-                    for (int i2 = 0; i2 < 4; ++i2)
-                        o.ql[4 * R * k + 4 * r + j] |= (uint8_t)((q3_level(b, 4 * (k + 16 * i2) + j) & 3) << (2 * i2));
+            pack_low2<R>(b.qs, r, o.ql);
             for (int k = 0; k < 8; ++k)
                 for (int j = 0; j < 4; ++j)
                     for (int i2 = 0; i2 < 8; ++i2)
@@ -110,6 +135,8 @@ void repack_q6_k(const void* src, size_t row_bytes, int64_t n, void* dst) {
     }
 }
 
+template void repack_q2_k<8>(const void*, size_t, int64_t, void*);
+template void repack_q2_k<16>(const void*, size_t, int64_t, void*);
 template void repack_q3_k<8>(const void*, size_t, int64_t, void*);
 template void repack_q3_k<16>(const void*, size_t, int64_t, void*);
 template void repack_q4_k<8>(const void*, size_t, int64_t, void*);
