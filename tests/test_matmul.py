@@ -8,9 +8,11 @@ everything else uses the types' vec_dot / vec_dot_multi with their own activatio
 equal dequantize(W) . (the activations as quantized) up to float summation order, for every
 type, thread count and ragged token count.
 
-Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q8_0/Q4_K/Q6_K on AVX2), which
-model loading builds for every matrix of a multiple of 8 rows, run every token count through the
-packed kernels; with packed=True, _core.matmul repacks the rows first, as loading does.
+Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K; groups of
+8 rows on AVX2, 16 on AVX-512 VNNI), which model loading builds for every matrix of a multiple of
+the group size, run every token count through the packed kernels; with packed=True,
+_core.matmul repacks the rows first, as loading does. tests/test_simd_levels.py checks that the
+two levels' kernels agree bit for bit.
 """
 
 import numpy as np

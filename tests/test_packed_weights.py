@@ -1,5 +1,5 @@
-"""Packed weights (csrc/quant/packed.h): copies of the Q4_0/Q4_1/Q5_0/Q8_0/Q4_K/Q6_K matrices made at load
-in an 8-row interleaved layout. They change the kernels and the float summation order, never
+"""Packed weights (csrc/quant/packed.h): copies of the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K matrices
+made at load in a row-interleaved layout (8 rows on AVX2, 16 on AVX-512 VNNI). They change the kernels and the float summation order, never
 the model. Each matmul agrees with the unpacked kernels to float rounding (test_matmul.py);
 through a whole model the two loads agree to the noise floor that every 8-bit re-quantization
 of the activations sets (a rounding flipped by 1e-7 moves a value by 1/254 of its block's

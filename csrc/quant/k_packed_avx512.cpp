@@ -261,49 +261,41 @@ void packed_kernel_q3_k(int64_t n, const void* w, const void* const* acts, float
 
 using Kernel = void (*)(int64_t, const void*, const void* const*, float*, int64_t);
 
-template <typename Block>
-void dispatch_q45_k(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
-    static constexpr Kernel kernels[kTileMaxCols] = {
-        packed_kernel_q45_k<Block, 1>, packed_kernel_q45_k<Block, 2>, packed_kernel_q45_k<Block, 3>,
-        packed_kernel_q45_k<Block, 4>, packed_kernel_q45_k<Block, 5>, packed_kernel_q45_k<Block, 6>,
-        packed_kernel_q45_k<Block, 7>, packed_kernel_q45_k<Block, 8>};
+// The kernel for each column count 1..kTileMaxCols, picked at run time.
+template <template <int> class K>
+void by_columns(int64_t n, const void* w, const void* const* acts, int n_cols, float* out, int64_t ldo) {
+    static constexpr Kernel kernels[kTileMaxCols] = {K<1>::run, K<2>::run, K<3>::run, K<4>::run,
+                                                     K<5>::run, K<6>::run, K<7>::run, K<8>::run};
     kernels[n_cols - 1](n, w, acts, out, ldo);
 }
+
+template <int NC> struct Q2 { static constexpr Kernel run = packed_kernel_q2_k<NC>; };
+template <int NC> struct Q3 { static constexpr Kernel run = packed_kernel_q3_k<NC>; };
+template <int NC> struct Q4 { static constexpr Kernel run = packed_kernel_q45_k<block_q4_Kx16, NC>; };
+template <int NC> struct Q5 { static constexpr Kernel run = packed_kernel_q45_k<block_q5_Kx16, NC>; };
+template <int NC> struct Q6 { static constexpr Kernel run = packed_kernel_q6_k<NC>; };
 
 }  // namespace
 
-void vec_dot_packed_q4_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
-                                int64_t ldo) {
-    dispatch_q45_k<block_q4_Kx16>(n, w, acts, n_cols, out, ldo);
-}
-
-void vec_dot_packed_q5_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
-                                int64_t ldo) {
-    dispatch_q45_k<block_q5_Kx16>(n, w, acts, n_cols, out, ldo);
-}
-
 void vec_dot_packed_q2_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo) {
-    static constexpr Kernel kernels[kTileMaxCols] = {
-        packed_kernel_q2_k<1>, packed_kernel_q2_k<2>, packed_kernel_q2_k<3>, packed_kernel_q2_k<4>,
-        packed_kernel_q2_k<5>, packed_kernel_q2_k<6>, packed_kernel_q2_k<7>, packed_kernel_q2_k<8>};
-    kernels[n_cols - 1](n, w, acts, out, ldo);
+    by_columns<Q2>(n, w, acts, n_cols, out, ldo);
 }
-
 void vec_dot_packed_q3_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo) {
-    static constexpr Kernel kernels[kTileMaxCols] = {
-        packed_kernel_q3_k<1>, packed_kernel_q3_k<2>, packed_kernel_q3_k<3>, packed_kernel_q3_k<4>,
-        packed_kernel_q3_k<5>, packed_kernel_q3_k<6>, packed_kernel_q3_k<7>, packed_kernel_q3_k<8>};
-    kernels[n_cols - 1](n, w, acts, out, ldo);
+    by_columns<Q3>(n, w, acts, n_cols, out, ldo);
 }
-
+void vec_dot_packed_q4_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo) {
+    by_columns<Q4>(n, w, acts, n_cols, out, ldo);
+}
+void vec_dot_packed_q5_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo) {
+    by_columns<Q5>(n, w, acts, n_cols, out, ldo);
+}
 void vec_dot_packed_q6_k_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                 int64_t ldo) {
-    static constexpr Kernel kernels[kTileMaxCols] = {
-        packed_kernel_q6_k<1>, packed_kernel_q6_k<2>, packed_kernel_q6_k<3>, packed_kernel_q6_k<4>,
-        packed_kernel_q6_k<5>, packed_kernel_q6_k<6>, packed_kernel_q6_k<7>, packed_kernel_q6_k<8>};
-    kernels[n_cols - 1](n, w, acts, out, ldo);
+    by_columns<Q6>(n, w, acts, n_cols, out, ldo);
 }
 
 }  // namespace llmrt::kq

@@ -66,9 +66,10 @@ class LLM:
     tokens after the first n_keep and go on (False: raise ContextError). device: "auto" (the GPU
     when the model can run there, else the CPU), "cpu" or "cuda" (DeviceError when unavailable);
     n_gpu_layers: layers to offload (None or -1: all), with device "cuda" or "auto". repack: copy
-    the Q4_0/Q4_1/Q5_0/Q8_0/Q4_K/Q6_K matrices at load into an 8-row interleaved layout that
-    the AVX2 kernels read faster, as llama.cpp's CPU repack buffers do (the copies replace the
-    file's pages in memory); None: on unless the environment sets LLMRT_REPACK=0."""
+    the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K matrices at load into a row-interleaved layout
+    (8 rows for the AVX2 kernels, 16 for AVX-512 VNNI) that they read faster, as llama.cpp's CPU
+    repack buffers do (the copies replace the file's pages in memory); None: on unless the
+    environment sets LLMRT_REPACK=0."""
 
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
