@@ -177,20 +177,24 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
     for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
-// Q2_K: 2-bit levels q, x = d * sc * q - dmin * m per 16-element sub-block (block_q2_Kx8). A
-// sub-block's four quads add up in int16 (at most 4 * 2 * 3 * 127 = 3048) and one madd applies
-// its scale; the minimums take eight madds of the rows' minimum pairs against the column's
-// 16-element sums once per super-block.
-template <int NC>
-void packed_kernel_q2_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q2_Kx8* b = (const block_q2_Kx8*)w;
+// Q2_K and Q3_K (block_q2_Kx8 / block_q3_Kx8), both 16-element sub-blocks of small levels:
+// - Q2_K: 2-bit levels q, x = d * sc * q - dmin * m; the minimums take eight madds of the rows'
+//   minimum pairs against the column's 16-element sums once per super-block.
+// - Q3_K: 3-bit levels q (value d * scale * (q - 4)), two low bits from ql and the third from qh;
+//   the -4 comes off once per super-block, as Q6_K's -32.
+// A sub-block's four quads add up in int16 (at most 4 * 2 * 7 * 127 = 7112) and one madd applies
+// its scale (unsigned for Q2_K, signed for Q3_K).
+template <typename Block, int NC>
+void packed_kernel_q23_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    constexpr bool kThree = sizeof(Block) == sizeof(block_q3_Kx8);
+    const Block* b = (const Block*)w;
     const block_a8_256* y[NC];
     for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
-    const __m256i low2 = _mm256_set1_epi8(0x03);
+    const __m256i low2 = _mm256_set1_epi8(0x03), bit2 = _mm256_set1_epi8(0x04);
     __m256 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        prefetch_block(b + i, 1);  // the next super-block, 800 bytes
+        prefetch_block(b + i, 1);  // the next super-block, 800 (Q2_K) or 912 (Q3_K) bytes
         __m256i isum[NC];
         for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
         for (int s = 0; s < 16; ++s) {   // sub-block s: quads m = 4s .. 4s + 3
@@ -199,8 +203,17 @@ void packed_kernel_q2_k(int64_t n, const void* w, const void* const* acts, float
                 const int m = 4 * s + u;
                 const __m256i l = _mm256_loadu_si256((const __m256i*)(b[i].ql + 32 * (m % 16)));
                 q[u] = _mm256_and_si256(_mm256_srl_epi16(l, _mm_cvtsi32_si128(2 * (m / 16))), low2);
+                if constexpr (kThree) {
+                    const __m256i h = _mm256_loadu_si256((const __m256i*)(b[i].qh + 32 * (m % 8)));
+                    const int hb = m / 8;   // qh bit of quad m, moved to bit 2 (16-bit shifts stay in-byte)
+                    const __m256i h2 = hb <= 2 ? _mm256_sll_epi16(h, _mm_cvtsi32_si128(2 - hb))
+                                               : _mm256_srl_epi16(h, _mm_cvtsi32_si128(hb - 2));
+                    q[u] = _mm256_or_si256(q[u], _mm256_and_si256(h2, bit2));
+                }
             }
-            const __m256i scale = sub_block_scales(b[i], s);
+            __m256i scale;
+            if constexpr (kThree) scale = signed_scale_pairs(b[i].sc[s]);
+            else scale = sub_block_scales(b[i], s);
             for (int c = 0; c < NC; ++c) {
                 const int8_t* a = y[c][i].qs + 16 * s;
                 __m256i p = _mm256_maddubs_epi16(q[0], act_quad(a));
@@ -208,59 +221,23 @@ void packed_kernel_q2_k(int64_t n, const void* w, const void* const* acts, float
                 isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale));
             }
         }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
-        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].dmin));
-        __m256i mins_of[8];  // lane r: (min 2k, min 2k + 1) of row r as int16
-        for (int k = 0; k < 8; ++k) mins_of[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)b[i].mn[k]));
-        for (int c = 0; c < NC; ++c) {
-            const __m256 da = _mm256_set1_ps(y[c][i].d);
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(d, da), acc[c]);
-            const __m256i bs = _mm256_loadu_si256((const __m256i*)y[c][i].bsums);  // lane k: (s2k, s2k+1)
-            __m256i m = _mm256_setzero_si256();
-            for (int k = 0; k < 8; ++k)
-                m = _mm256_add_epi32(m, _mm256_madd_epi16(mins_of[k], _mm256_permutevar8x32_epi32(bs, _mm256_set1_epi32(k))));
-            acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, da), acc[c]);
-        }
-    }
-    for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
-}
-
-// Q3_K: 3-bit levels q (value d * scale * (q - 4)), two low bits from ql and the third from qh
-// (block_q3_Kx8). A sub-block's four quads add up in int16 (at most 4 * 2 * 7 * 127 = 7112) and
-// one madd applies its signed scale; the -4 comes off once per super-block, as Q6_K's -32.
-template <int NC>
-void packed_kernel_q3_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q3_Kx8* b = (const block_q3_Kx8*)w;
-    const block_a8_256* y[NC];
-    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
-    const __m256i low2 = _mm256_set1_epi8(0x03), bit2 = _mm256_set1_epi8(0x04);
-    __m256 acc[NC];
-    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; ++i) {
-        prefetch_block(b + i, 1);  // the next super-block, 912 bytes
-        __m256i isum[NC];
-        for (int c = 0; c < NC; ++c) isum[c] = _mm256_setzero_si256();
-        for (int s = 0; s < 16; ++s) {   // sub-block s: quads m = 4s .. 4s + 3
-            __m256i q[4];
-            for (int u = 0; u < 4; ++u) {
-                const int m = 4 * s + u;
-                const __m256i l = _mm256_loadu_si256((const __m256i*)(b[i].ql + 32 * (m % 16)));
-                const __m256i h = _mm256_loadu_si256((const __m256i*)(b[i].qh + 32 * (m % 8)));
-                const int hb = m / 8;   // qh bit of quad m, moved to bit 2 (16-bit shifts stay in-byte)
-                const __m256i h2 = hb <= 2 ? _mm256_sll_epi16(h, _mm_cvtsi32_si128(2 - hb))
-                                           : _mm256_srl_epi16(h, _mm_cvtsi32_si128(hb - 2));
-                q[u] = _mm256_or_si256(_mm256_and_si256(_mm256_srl_epi16(l, _mm_cvtsi32_si128(2 * (m / 16))), low2),
-                                       _mm256_and_si256(h2, bit2));
-            }
-            const __m256i scale = signed_scale_pairs(b[i].sc[s]);
+        if constexpr (kThree) {
+            finish_offset_levels<NC, 2>(b[i].sc, b[i].d, y, i, isum, acc);
+        } else {
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].d));
+            const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)b[i].dmin));
+            __m256i mins_of[8];  // lane r: (min 2k, min 2k + 1) of row r as int16
+            for (int k = 0; k < 8; ++k) mins_of[k] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i*)b[i].mn[k]));
             for (int c = 0; c < NC; ++c) {
-                const int8_t* a = y[c][i].qs + 16 * s;
-                __m256i p = _mm256_maddubs_epi16(q[0], act_quad(a));
-                for (int u = 1; u < 4; ++u) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(q[u], act_quad(a + 4 * u)));
-                isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, scale));
+                const __m256 da = _mm256_set1_ps(y[c][i].d);
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(d, da), acc[c]);
+                const __m256i bs = _mm256_loadu_si256((const __m256i*)y[c][i].bsums);  // lane k: (s2k, s2k+1)
+                __m256i m = _mm256_setzero_si256();
+                for (int k = 0; k < 8; ++k)
+                    m = _mm256_add_epi32(m, _mm256_madd_epi16(mins_of[k], _mm256_permutevar8x32_epi32(bs, _mm256_set1_epi32(k))));
+                acc[c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_mul_ps(dmin, da), acc[c]);
             }
         }
-        finish_offset_levels<NC, 2>(b[i].sc, b[i].d, y, i, isum, acc);
     }
     for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
@@ -275,8 +252,8 @@ void by_columns(int64_t n, const void* w, const void* const* acts, int n_cols, f
     kernels[n_cols - 1](n, w, acts, out, ldo);
 }
 
-template <int NC> struct Q2 { static constexpr Kernel run = packed_kernel_q2_k<NC>; };
-template <int NC> struct Q3 { static constexpr Kernel run = packed_kernel_q3_k<NC>; };
+template <int NC> struct Q2 { static constexpr Kernel run = packed_kernel_q23_k<block_q2_Kx8, NC>; };
+template <int NC> struct Q3 { static constexpr Kernel run = packed_kernel_q23_k<block_q3_Kx8, NC>; };
 template <int NC> struct Q4 { static constexpr Kernel run = packed_kernel_q45_k<block_q4_Kx8, NC>; };
 template <int NC> struct Q5 { static constexpr Kernel run = packed_kernel_q45_k<block_q5_Kx8, NC>; };
 template <int NC> struct Q6 { static constexpr Kernel run = packed_kernel_q6_k<NC>; };

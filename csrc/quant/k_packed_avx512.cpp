@@ -175,18 +175,20 @@ void packed_kernel_q6_k(int64_t n, const void* w, const void* const* acts, float
     for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
 }
 
-// Q2_K: 2-bit levels q, x = d * sc * q - dmin * m per 16-element sub-block (block_q2_Kx16); a
-// sub-block's four quads in one dpbusd chain, then its scale; the minimums once per super-block.
-template <int NC>
-void packed_kernel_q2_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q2_Kx16* b = (const block_q2_Kx16*)w;
+// Q2_K and Q3_K (block_q2_Kx16 / block_q3_Kx16; what each stores: k_packed_avx2.cpp's
+// packed_kernel_q23_k): a sub-block's four quads in one dpbusd chain, then its scale (unsigned
+// for Q2_K, signed for Q3_K); Q2_K's minimums and Q3_K's -4 once per super-block.
+template <typename Block, int NC>
+void packed_kernel_q23_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    constexpr bool kThree = sizeof(Block) == sizeof(block_q3_Kx16);
+    const Block* b = (const Block*)w;
     const block_a8_256* y[NC];
     for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
-    const __m512i low2 = _mm512_set1_epi8(0x03);
+    const __m512i low2 = _mm512_set1_epi8(0x03), bit2 = _mm512_set1_epi8(0x04);
     __m512 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; ++i) {
-        prefetch_block(b + i, 1);  // the next super-block, 1600 bytes
+        prefetch_block(b + i, 1);  // the next super-block, 1600 (Q2_K) or 1824 (Q3_K) bytes
         __m512i isum[NC];
         for (int c = 0; c < NC; ++c) isum[c] = _mm512_setzero_si512();
         for (int s = 0; s < 16; ++s) {   // sub-block s: quads m = 4s .. 4s + 3
@@ -195,8 +197,17 @@ void packed_kernel_q2_k(int64_t n, const void* w, const void* const* acts, float
                 const int m = 4 * s + u;
                 q[u] = _mm512_and_si512(_mm512_srl_epi16(load64(b[i].ql + 64 * (m % 16)), _mm_cvtsi32_si128(2 * (m / 16))),
                                         low2);
+                if constexpr (kThree) {
+                    const __m512i h = load64(b[i].qh + 64 * (m % 8));
+                    const int hb = m / 8;   // qh bit of quad m, moved to bit 2 (16-bit shifts stay in-byte)
+                    const __m512i h2 = hb <= 2 ? _mm512_sll_epi16(h, _mm_cvtsi32_si128(2 - hb))
+                                               : _mm512_srl_epi16(h, _mm_cvtsi32_si128(hb - 2));
+                    q[u] = _mm512_or_si512(q[u], _mm512_and_si512(h2, bit2));
+                }
             }
-            const __m512i scale = bytes16_u32(b[i].sc[s]);
+            __m512i scale;
+            if constexpr (kThree) scale = bytes16_i32(b[i].sc[s]);
+            else scale = bytes16_u32(b[i].sc[s]);
             for (int c = 0; c < NC; ++c) {
                 const int8_t* a = y[c][i].qs + 16 * s;
                 __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0], bcast32(a));
@@ -204,57 +215,22 @@ void packed_kernel_q2_k(int64_t n, const void* w, const void* const* acts, float
                 isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(p, scale));
             }
         }
-        const __m512 d = halves16(b[i].d);
-        const __m512 dmin = halves16(b[i].dmin);
-        __m512i mins_of[8];  // lane r: (min 2k, min 2k + 1) of row r as int16
-        for (int k = 0; k < 8; ++k) mins_of[k] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i*)b[i].mn[k]));
-        for (int c = 0; c < NC; ++c) {
-            const __m512 da = _mm512_set1_ps(y[c][i].d);
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(d, da), acc[c]);
-            const int16_t* bs = y[c][i].bsums;   // word k: (bsum 2k, bsum 2k + 1)
-            __m512i m = _mm512_setzero_si512();
-            for (int k = 0; k < 8; ++k) m = _mm512_dpwssd_epi32(m, mins_of[k], bcast32(bs + 2 * k));
-            acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, da), acc[c]);
-        }
-    }
-    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
-}
-
-// Q3_K: 3-bit levels q (value d * scale * (q - 4)), two low bits from ql and the third from qh
-// (block_q3_Kx16); a sub-block's four quads in one dpbusd chain, then its signed scale.
-template <int NC>
-void packed_kernel_q3_k(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const block_q3_Kx16* b = (const block_q3_Kx16*)w;
-    const block_a8_256* y[NC];
-    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_256*)acts[c];
-    const __m512i low2 = _mm512_set1_epi8(0x03), bit2 = _mm512_set1_epi8(0x04);
-    __m512 acc[NC];
-    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; ++i) {
-        prefetch_block(b + i, 1);  // the next super-block, 1824 bytes
-        __m512i isum[NC];
-        for (int c = 0; c < NC; ++c) isum[c] = _mm512_setzero_si512();
-        for (int s = 0; s < 16; ++s) {   // sub-block s: quads m = 4s .. 4s + 3
-            __m512i q[4];
-            for (int u = 0; u < 4; ++u) {
-                const int m = 4 * s + u;
-                const __m512i l = load64(b[i].ql + 64 * (m % 16));
-                const __m512i h = load64(b[i].qh + 64 * (m % 8));
-                const int hb = m / 8;   // qh bit of quad m, moved to bit 2 (16-bit shifts stay in-byte)
-                const __m512i h2 = hb <= 2 ? _mm512_sll_epi16(h, _mm_cvtsi32_si128(2 - hb))
-                                           : _mm512_srl_epi16(h, _mm_cvtsi32_si128(hb - 2));
-                q[u] = _mm512_or_si512(_mm512_and_si512(_mm512_srl_epi16(l, _mm_cvtsi32_si128(2 * (m / 16))), low2),
-                                       _mm512_and_si512(h2, bit2));
-            }
-            const __m512i scale = bytes16_i32(b[i].sc[s]);
+        if constexpr (kThree) {
+            finish_offset_levels<NC, 2>(b[i].sc, b[i].d, y, i, isum, acc);
+        } else {
+            const __m512 d = halves16(b[i].d);
+            const __m512 dmin = halves16(b[i].dmin);
+            __m512i mins_of[8];  // lane r: (min 2k, min 2k + 1) of row r as int16
+            for (int k = 0; k < 8; ++k) mins_of[k] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i*)b[i].mn[k]));
             for (int c = 0; c < NC; ++c) {
-                const int8_t* a = y[c][i].qs + 16 * s;
-                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0], bcast32(a));
-                for (int u = 1; u < 4; ++u) p = _mm512_dpbusd_epi32(p, q[u], bcast32(a + 4 * u));
-                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(p, scale));
+                const __m512 da = _mm512_set1_ps(y[c][i].d);
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(d, da), acc[c]);
+                const int16_t* bs = y[c][i].bsums;   // word k: (bsum 2k, bsum 2k + 1)
+                __m512i m = _mm512_setzero_si512();
+                for (int k = 0; k < 8; ++k) m = _mm512_dpwssd_epi32(m, mins_of[k], bcast32(bs + 2 * k));
+                acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dmin, da), acc[c]);
             }
         }
-        finish_offset_levels<NC, 2>(b[i].sc, b[i].d, y, i, isum, acc);
     }
     for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
 }
@@ -269,8 +245,8 @@ void by_columns(int64_t n, const void* w, const void* const* acts, int n_cols, f
     kernels[n_cols - 1](n, w, acts, out, ldo);
 }
 
-template <int NC> struct Q2 { static constexpr Kernel run = packed_kernel_q2_k<NC>; };
-template <int NC> struct Q3 { static constexpr Kernel run = packed_kernel_q3_k<NC>; };
+template <int NC> struct Q2 { static constexpr Kernel run = packed_kernel_q23_k<block_q2_Kx16, NC>; };
+template <int NC> struct Q3 { static constexpr Kernel run = packed_kernel_q23_k<block_q3_Kx16, NC>; };
 template <int NC> struct Q4 { static constexpr Kernel run = packed_kernel_q45_k<block_q4_Kx16, NC>; };
 template <int NC> struct Q5 { static constexpr Kernel run = packed_kernel_q45_k<block_q5_Kx16, NC>; };
 template <int NC> struct Q6 { static constexpr Kernel run = packed_kernel_q6_k<NC>; };

@@ -16,53 +16,27 @@
 namespace llmrt::avx512 {
 namespace {
 
-// x = d * q + m (Q4_1) or d * (q - 8) (Q4_0): the per-row term multiplied by the column's s.
-template <typename Block>
-inline __m512 row_offsets(const Block& b, __m512 d) {
-    if constexpr (sizeof(Block) == sizeof(block_q4_1x16)) return halves16(b.m);
-    else return _mm512_mul_ps(d, _mm512_set1_ps(-8.0f));
-}
+// What the 4- and 5-bit formats differ in: fifth bits in qh, and the per-row term multiplied by
+// the column's s (x = d * q + m with a minimum, d * (q - centre) without); prefetch distance
+// (~3-4 KiB ahead).
+template <typename Block> struct Nibbles;
+template <> struct Nibbles<block_q4_0x16> { static constexpr bool five = false, min = false; static constexpr float centre = 8; static constexpr int ahead = 12; };
+template <> struct Nibbles<block_q4_1x16> { static constexpr bool five = false, min = true; static constexpr float centre = 0; static constexpr int ahead = 12; };
+template <> struct Nibbles<block_q5_0x16> { static constexpr bool five = true, min = false; static constexpr float centre = 16; static constexpr int ahead = 8; };
+template <> struct Nibbles<block_q5_1x16> { static constexpr bool five = true, min = true; static constexpr float centre = 0; static constexpr int ahead = 8; };
 
-// acc += d * a.d * sum + off * a.s, in the AVX2 kernels' order.
-inline __m512 scale_add(__m512 acc, __m512i sum, __m512 d, __m512 off, const block_a8_32& a) {
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(a.d)), acc);
-    return _mm512_fmadd_ps(off, _mm512_set1_ps(a.s), acc);   // s = a.d * sum(a.qs)
-}
-
-// Q4_0 / Q4_1: q[g] = low nibbles of group g (elements 4g..), q[g + 4] = its high nibbles.
-template <typename Block, int NC>
-void packed_kernel(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
-    const Block* b = (const Block*)w;
-    const block_a8_32* y[NC];
-    for (int c = 0; c < NC; ++c) y[c] = (const block_a8_32*)acts[c];
-    const __m512i mask = _mm512_set1_epi8(0x0F);
-    __m512 acc[NC];
-    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n / 32; ++i) {
-        prefetch_block(b + i, 12);
-        __m512i q[8];
-        for (int g = 0; g < 4; ++g) {
-            const __m512i x = load64(b[i].qs + 64 * g);
-            q[g] = _mm512_and_si512(x, mask);
-            q[g + 4] = _mm512_and_si512(_mm512_srli_epi16(x, 4), mask);
-        }
-        const __m512 d = halves16(b[i].d);
-        const __m512 off = row_offsets(b[i], d);
-        for (int c = 0; c < NC; ++c) acc[c] = scale_add(acc[c], dot32(q, y[c][i].qs), d, off, y[c][i]);
-    }
-    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
-}
-
-// The fifth bits of group k (0..7) of a packed Q5_0 block, as 0x10 in each byte that has one.
+// The fifth bits of group k (0..7) of a packed Q5 block, as 0x10 in each byte that has one.
 template <int K>
 inline __m512i fifth_bits(__m512i qh) {
     const __m512i at4 = K <= 4 ? _mm512_slli_epi16(qh, 4 - K) : _mm512_srli_epi16(qh, K - 4);
     return _mm512_and_si512(at4, _mm512_set1_epi8(0x10));
 }
 
-// Q5_0 / Q5_1: 5-bit quants (nibble | fifth bit << 4), x = d * (q - 16) or d * q + m.
+// Q4_0 / Q4_1 / Q5_0 / Q5_1: q[g] = low nibbles of group g (elements 4g..), q[g + 4] = its high
+// nibbles, each with its fifth bit (<< 4) for the 5-bit formats.
 template <typename Block, int NC>
-void packed_kernel_q5(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+void packed_kernel(int64_t n, const void* w, const void* const* acts, float* out, int64_t ldo) {
+    using F = Nibbles<Block>;
     const Block* b = (const Block*)w;
     const block_a8_32* y[NC];
     for (int c = 0; c < NC; ++c) y[c] = (const block_a8_32*)acts[c];
@@ -70,21 +44,29 @@ void packed_kernel_q5(int64_t n, const void* w, const void* const* acts, float* 
     __m512 acc[NC];
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     for (int64_t i = 0; i < n / 32; ++i) {
-        prefetch_block(b + i, 8);
-        const __m512i qh = load64(b[i].qh);
-        const __m512i fifth[8] = {fifth_bits<0>(qh), fifth_bits<1>(qh), fifth_bits<2>(qh), fifth_bits<3>(qh),
-                                  fifth_bits<4>(qh), fifth_bits<5>(qh), fifth_bits<6>(qh), fifth_bits<7>(qh)};
+        prefetch_block(b + i, F::ahead);
         __m512i q[8];
         for (int g = 0; g < 4; ++g) {
             const __m512i x = load64(b[i].qs + 64 * g);
-            q[g] = _mm512_or_si512(_mm512_and_si512(x, mask), fifth[g]);
-            q[g + 4] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(x, 4), mask), fifth[g + 4]);
+            q[g] = _mm512_and_si512(x, mask);
+            q[g + 4] = _mm512_and_si512(_mm512_srli_epi16(x, 4), mask);
+        }
+        if constexpr (F::five) {
+            const __m512i qh = load64(b[i].qh);
+            const __m512i fifth[8] = {fifth_bits<0>(qh), fifth_bits<1>(qh), fifth_bits<2>(qh), fifth_bits<3>(qh),
+                                      fifth_bits<4>(qh), fifth_bits<5>(qh), fifth_bits<6>(qh), fifth_bits<7>(qh)};
+            for (int g = 0; g < 8; ++g) q[g] = _mm512_or_si512(q[g], fifth[g]);
         }
         const __m512 d = halves16(b[i].d);
         __m512 off;
-        if constexpr (sizeof(Block) == sizeof(block_q5_1x16)) off = halves16(b[i].m);
-        else off = _mm512_mul_ps(d, _mm512_set1_ps(-16.0f));
-        for (int c = 0; c < NC; ++c) acc[c] = scale_add(acc[c], dot32(q, y[c][i].qs), d, off, y[c][i]);
+        if constexpr (F::min) off = halves16(b[i].m);
+        else off = _mm512_mul_ps(d, _mm512_set1_ps(-F::centre));
+        for (int c = 0; c < NC; ++c) {
+            // acc += d * a.d * sum + off * a.s (s = a.d * sum(a.qs)), in the AVX2 kernels' order
+            const block_a8_32& a = y[c][i];
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot32(q, a.qs)), _mm512_mul_ps(d, _mm512_set1_ps(a.d)), acc[c]);
+            acc[c] = _mm512_fmadd_ps(off, _mm512_set1_ps(a.s), acc[c]);
+        }
     }
     for (int c = 0; c < NC; ++c) _mm512_storeu_ps(out + c * ldo, acc[c]);
 }
@@ -139,8 +121,8 @@ void dispatch(int64_t n, const void* w, const void* const* acts, int n_cols, flo
 
 template <int NC> struct Q4_0 { static constexpr Kernel run = packed_kernel<block_q4_0x16, NC>; };
 template <int NC> struct Q4_1 { static constexpr Kernel run = packed_kernel<block_q4_1x16, NC>; };
-template <int NC> struct Q5_0 { static constexpr Kernel run = packed_kernel_q5<block_q5_0x16, NC>; };
-template <int NC> struct Q5_1 { static constexpr Kernel run = packed_kernel_q5<block_q5_1x16, NC>; };
+template <int NC> struct Q5_0 { static constexpr Kernel run = packed_kernel<block_q5_0x16, NC>; };
+template <int NC> struct Q5_1 { static constexpr Kernel run = packed_kernel<block_q5_1x16, NC>; };
 template <int NC> struct Q8_0 { static constexpr Kernel run = packed_kernel_q8_0<NC>; };
 
 }  // namespace
