@@ -264,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", default=None)
     p.set_defaults(func=cmd_pull)
     convert.cli.add_parsers(sub)
+    from .server.cli import add_parser as add_serve_parser
+    add_serve_parser(sub)
     return parser
 
 

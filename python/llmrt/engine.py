@@ -192,14 +192,18 @@ class Engine:
         self.running.append(req)
         return True
 
-    def _available_cells(self) -> int:
-        """Free cells plus those only cached (unreferenced) sequences hold."""
+    def _owned_cells(self) -> np.ndarray:
+        """(n_cells,) bool: cells some running request's sequence holds."""
         owned = np.uint64(0)
         for s in self.seqs.values():
             if s.owner is not None:
                 owned |= np.uint64(1) << np.uint64(s.id)
         kv = self.kv
-        return int(np.count_nonzero((kv.pos < 0) | ((kv.seqs & owned) == 0)))
+        return (kv.pos >= 0) & ((kv.seqs & owned) != 0)
+
+    def _available_cells(self) -> int:
+        """Free cells plus those only cached (unreferenced) sequences hold."""
+        return self.kv.n_cells - int(np.count_nonzero(self._owned_cells()))
 
     def _admit_waiting(self) -> None:
         while self.waiting and len(self.running) < self.n_parallel:
@@ -478,6 +482,7 @@ class Engine:
         with self.lock:
             d = asdict(self.stats)
             d.update(n_cells=self.kv.n_cells, cells_used=self.kv.n_used,
+                     cells_in_use=int(np.count_nonzero(self._owned_cells())),
                      cached_sequences=sum(1 for s in self.seqs.values() if s.owner is None),
                      running=len(self.running), waiting=len(self.waiting))
             return d

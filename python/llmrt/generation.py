@@ -42,6 +42,15 @@ class TokenEvent:
     top_logprobs: list[tuple[int, float]] | None = None
 
 
+@dataclass(frozen=True)
+class LazyGrammar:
+    """A grammar that constrains the output only from the first trigger string on (tool calls:
+    the model writes free text until it opens a call, then the call must parse). The grammar
+    matches the text from the trigger itself onwards."""
+    grammar: Any
+    triggers: tuple[str, ...]
+
+
 @dataclass
 class Completion:
     """What `LLM.generate_tokens` returns."""
@@ -113,14 +122,17 @@ class Request:
 
     def __init__(self, llm: "LLM", prompt_ids: list[int], max_tokens: int | None, stop: Sequence[str],
                  params: SamplingParams, grammar: Any = None, n_probs: int = 0,
-                 stats: GenerationStats | None = None):
+                 stats: GenerationStats | None = None, lazy_grammar: LazyGrammar | None = None):
         tok = llm.tokenizer
+        self._tokenizer = tok
         self.chain = build_chain(params, llm.n_vocab, eog_tokens=tok.eog_ids, n_ctx=llm.n_ctx,
                                  n_ctx_train=llm.n_ctx_train or None, token_text=tok.token_text,
                                  tokenize=lambda s: tok.tokenize(s, add_special=False, parse_special=False))
         for t in prompt_ids:
             self.chain.accept(t)
         self.matcher = grammar.matcher(tok) if grammar is not None else None
+        self.lazy = lazy_grammar if grammar is None else None
+        self._lazy_text = ""   # output so far, searched for a trigger while self.lazy waits
         self.eog = tok.eog_ids if not params.ignore_eos else frozenset()
         self.detok = tok.streaming_detokenizer()
         self.stops = StopStringFilter(stop)
@@ -166,7 +178,10 @@ class Request:
         self.generated.append(token)
         self.stats.tokens.append(token)
         self.stats.generated_tokens += 1
-        text = self.stops.feed(self.detok.feed([token]))
+        raw = self.detok.feed([token])
+        if self.lazy is not None:
+            self._watch_trigger(raw)
+        text = self.stops.feed(raw)
         self.events.append(TokenEvent(token, text, lp, top))
         if self.stops.stopped or (self.matcher is not None and self.matcher.is_finished()):
             self.finish("stop")
@@ -174,6 +189,21 @@ class Request:
             self.finish("length")
         else:
             self.pending = [token]
+
+    def _watch_trigger(self, text: str) -> None:
+        """Switch the lazy grammar on at the first trigger, fed with the text from the trigger
+        on. If that text already strays from the grammar (the token that completed the trigger
+        ran past it), the output stays unconstrained."""
+        self._lazy_text += text
+        hits = [i for i in (self._lazy_text.find(t) for t in self.lazy.triggers) if i >= 0]
+        if not hits:
+            keep = max(len(t) for t in self.lazy.triggers)
+            self._lazy_text = self._lazy_text[-keep:]
+            return
+        matcher = self.lazy.grammar.matcher(self._tokenizer)
+        self.lazy, tail = None, self._lazy_text[min(hits):]
+        if matcher.accept_bytes(tail.encode("utf-8")):
+            self.matcher = matcher
 
     def finish(self, reason: str, error: BaseException | None = None) -> None:
         if self.done:

@@ -256,16 +256,19 @@ class LLM:
         out = ["".join(e.text for e in r.events) for r in reqs]
         return out if batch else out[0]
 
-    def apply_chat_template(self, messages: Sequence[Mapping[str, Any]], add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(self, messages: Sequence[Mapping[str, Any]], add_generation_prompt: bool = True,
+                            **template_vars) -> str:
+        """The conversation as the model's template writes it; template_vars (tools=...,
+        enable_thinking=...) are passed to the template."""
         tok = self.tokenizer
         return chat_templates.render(
             self.metadata.get("tokenizer.chat_template"), messages,
             bos_token=tok.token_text(tok.bos_id) if tok.bos_id is not None and tok.bos_id >= 0 else "",
             eos_token=tok.token_text(tok.eos_id) if tok.eos_id is not None and tok.eos_id >= 0 else "",
-            add_generation_prompt=add_generation_prompt)
+            add_generation_prompt=add_generation_prompt, **template_vars)
 
-    def chat_prompt_ids(self, messages: Sequence[Mapping[str, Any]]) -> list[int]:
-        text = self.apply_chat_template(messages)
+    def chat_prompt_ids(self, messages: Sequence[Mapping[str, Any]], **template_vars) -> list[int]:
+        text = self.apply_chat_template(messages, **template_vars)
         tok = self.tokenizer
         bos = tok.token_text(tok.bos_id) if tok.bos_id is not None and tok.bos_id >= 0 else None
         # Templates that write the BOS token themselves must not get a second one.

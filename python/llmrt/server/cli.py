@@ -1,0 +1,58 @@
+"""`llmrt serve MODEL`: the HTTP server on one model, as llama-server's flags name things."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_PORT = 8080
+# Seconds SIGTERM waits for running requests before closing their connections.
+DEFAULT_SHUTDOWN_TIMEOUT_S = 30.0
+
+
+def add_parser(sub) -> None:
+    from ..cli import MODEL_HELP
+
+    p = sub.add_parser("serve", help="OpenAI-compatible HTTP server (needs llmrt[server])")
+    p.add_argument("model", nargs="?", default=None, help=MODEL_HELP + " (default: smollm2-135m)")
+    p.add_argument("--file", default=None, help="which GGUF of an hf: repository")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' (default: $LLMRT_API_KEY)")
+    p.add_argument("-c", "--ctx-size", type=int, default=8192,
+                   help="KV cells shared by all requests; also the longest a sequence may get")
+    p.add_argument("-np", "--parallel", type=int, default=16, help="requests decoded together")
+    p.add_argument("-t", "--threads", type=int, default=None, help="threads (default: physical cores)")
+    p.add_argument("-b", "--batch-size", type=int, default=512, help="tokens per decode step (chunked prefill)")
+    p.add_argument("--alias", default=None, help="the model's name in the API (default: the file's name)")
+    p.add_argument("--max-queue", type=int, default=256,
+                   help="requests waiting for a slot before new ones get 503")
+    p.add_argument("--shutdown-timeout", type=float, default=DEFAULT_SHUTDOWN_TIMEOUT_S,
+                   help="seconds SIGTERM lets running requests finish")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as e:
+        raise SystemExit(f"llmrt serve needs the server extra: pip install \"llmrt[server]\" ({e})")
+    from .. import models
+    from ..llm import LLM
+
+    if args.parallel < 1 or args.parallel > 64:
+        raise SystemExit("llmrt serve: --parallel must be in 1..64")
+    path = models.resolve(args.model or models.DEFAULT_MODEL, filename=args.file)
+    # Sequence ids: the running requests plus as many cached prefixes again (at most 64).
+    llm = LLM(path, n_ctx=args.ctx_size, n_threads=args.threads, n_batch=args.batch_size,
+              n_parallel=args.parallel, n_seq_max=min(64, 2 * args.parallel), context_shift=False)
+    app = create_app(llm, model_name=args.alias, api_key=args.api_key or os.environ.get("LLMRT_API_KEY"),
+                     max_queue=args.max_queue)
+    print(f"llmrt: serving {path.name} as {app.state.server.model_name!r} on http://{args.host}:{args.port} "
+          f"({llm.n_threads} threads, {args.parallel} parallel, {llm.n_cells} KV cells)", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                timeout_graceful_shutdown=args.shutdown_timeout)
+    return 0
+
