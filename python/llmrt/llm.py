@@ -22,6 +22,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _core, arch, chat as chat_templates, models
+from .chat_fallback import fallback_template
 from .device import resolve_device
 from .engine import Engine
 from .errors import ContextError, GrammarError, ModelError
@@ -256,13 +257,18 @@ class LLM:
         out = ["".join(e.text for e in r.events) for r in reqs]
         return out if batch else out[0]
 
+    @property
+    def chat_template(self) -> str | None:
+        """The GGUF's own template, else its family's known layout (None: ChatML)."""
+        return self.metadata.get("tokenizer.chat_template") or fallback_template(self.architecture)
+
     def apply_chat_template(self, messages: Sequence[Mapping[str, Any]], add_generation_prompt: bool = True,
                             **template_vars) -> str:
         """The conversation as the model's template writes it; template_vars (tools=...,
         enable_thinking=...) are passed to the template."""
         tok = self.tokenizer
         return chat_templates.render(
-            self.metadata.get("tokenizer.chat_template"), messages,
+            self.chat_template, messages,
             bos_token=tok.token_text(tok.bos_id) if tok.bos_id is not None and tok.bos_id >= 0 else "",
             eos_token=tok.token_text(tok.eos_id) if tok.eos_id is not None and tok.eos_id >= 0 else "",
             add_generation_prompt=add_generation_prompt, **template_vars)

@@ -164,6 +164,6 @@ def create_app(llm: LLM, model_name: str | None = None, api_key: str | None = No
         """llama-server's settings endpoint, for clients that read it."""
         return JSONResponse({"model_path": str(llm.model_path), "n_ctx": llm.n_ctx,
                              "total_slots": llm.engine.n_parallel,
-                             "chat_template": llm.metadata.get("tokenizer.chat_template") or ""})
+                             "chat_template": llm.chat_template or ""})
 
     return app

@@ -21,7 +21,7 @@ def _prepare(server, body: ChatRequest):
     """Template, tokens, grammar and Requests (in a worker thread: a schema can take a while
     to compile and a long prompt to tokenize)."""
     llm = server.llm
-    template = llm.metadata.get("tokenizer.chat_template")
+    template = llm.chat_template
     plan = plan_tools(body.tools, body.tool_choice, body.parallel_tool_calls, template)
     grammar = grammar_of(body)
     if plan.active and grammar is not None:
