@@ -95,7 +95,7 @@ void Context::kv_shift(const int32_t* cells, int64_t n, int32_t delta) {
     pool_.parallel_for(hp.n_layer, 1, [&](int64_t l0, int64_t l1) {
         std::vector<float> buf((size_t)hp.head_dim_k);
         for (int64_t il = l0; il < l1; ++il) {
-            const ops::RopeParams p = rope_params_for_layer(hp, (int)il);
+            const ops::RopeParams p = model_->rope_params((int)il);
             for (int64_t i = 0; i < n; ++i) {
                 uint8_t* k = k_cache_[il].data() + (size_t)cells[i] * row * kv_elem();
                 for (int h = 0; h < hp.n_head_kv; ++h) {

@@ -92,7 +92,8 @@ def _randomize(model, seed: int) -> None:
 def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: int = 4, kv_heads: int = 2,
                ffn: int = 128, dtype: str = "float32", shard: str | None = None, tied: bool = False,
                seed: int = 0, vocab_pad: int = 3, n_expert: int = 4, n_expert_used: int = 2,
-               ffn_exp: int = 32, ffn_shexp: int = 96, norm_topk_prob: bool | None = None) -> Path:
+               ffn_exp: int = 32, ffn_shexp: int = 96, norm_topk_prob: bool | None = None,
+               rope_scaling: dict | None = None, max_positions: int = 256) -> Path:
     """Build and save_pretrained a tiny random model with a tokenizer; returns the directory."""
     import torch
     import transformers as tf
@@ -106,9 +107,10 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
         n_tok = train_bpe(out, LLAMA3_REGEX, "<|begin_of_text|>", "<|end_of_text|>")
     common = dict(vocab_size=n_tok + vocab_pad, hidden_size=hidden, intermediate_size=ffn,
                   num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
-                  max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=tied)
+                  max_position_embeddings=max_positions, rms_norm_eps=1e-5, tie_word_embeddings=tied)
     if arch == "llama":
-        cfg = tf.LlamaConfig(**common, rope_theta=10000.0, bos_token_id=0, eos_token_id=1)
+        cfg = tf.LlamaConfig(**common, rope_theta=10000.0, bos_token_id=0, eos_token_id=1,
+                             rope_scaling=rope_scaling)
         cls = tf.LlamaForCausalLM
     elif arch == "mistral":
         cfg = tf.MistralConfig(**common, rope_theta=10000.0, sliding_window=None, bos_token_id=0, eos_token_id=1)

@@ -74,7 +74,7 @@ void Context::attention_block(int il, const Batch& b) {
     add_bias(s_.v.data(), L.bv, n);
     if (!L.q_norm.empty()) ops::rms_norm(s_.q.data(), L.q_norm.data(), s_.q.data(), n * hp.n_head, hp.head_dim_k, hp.rms_eps);
     if (!L.k_norm.empty()) ops::rms_norm(s_.k.data(), L.k_norm.data(), s_.k.data(), n * hp.n_head_kv, hp.head_dim_k, hp.rms_eps);
-    const ops::RopeParams rp = rope_params_for_layer(hp, il);
+    const ops::RopeParams rp = model_->rope_params(il);
     const ops::RopeAngles& angles = rope_angles(rp, b);
     ops::rope_apply(s_.q.data(), n, hp.n_head, hp.head_dim_k, rp, angles);
     ops::rope_apply(s_.k.data(), n, hp.n_head_kv, hp.head_dim_k, rp, angles);

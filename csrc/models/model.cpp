@@ -129,6 +129,11 @@ Model::Model(const std::string& path, const HParams& hp, const TensorNames& name
     output_norm_ = bind.vector("output_norm", names.global, -1);
     output_ = bind.matrix("output", names.global, -1);
     if (!output_.data) output_ = token_embd_;  // tied embeddings
+    rope_freqs_ = bind.vector("rope_freqs", names.global, -1);
+    if (!rope_freqs_.empty() && (int64_t)rope_freqs_.size() != hp_.n_rot / 2)
+        throw ModelError(path + ": rope_freqs.weight has " + std::to_string(rope_freqs_.size()) +
+                         " values, the RoPE dimension count " + std::to_string(hp_.n_rot) + " needs " +
+                         std::to_string(hp_.n_rot / 2));
     if (hp_.n_vocab <= 0) hp_.n_vocab = (int)output_.n_out;
     layers_.resize(hp_.n_layer);
     for (int i = 0; i < hp_.n_layer; ++i) {
@@ -231,6 +236,12 @@ void Model::validate_shapes() const {
         expect(L.q_norm.empty() || (int64_t)L.q_norm.size() == h.head_dim_k, "attn_q_norm" + at);
         expect(L.k_norm.empty() || (int64_t)L.k_norm.size() == h.head_dim_k, "attn_k_norm" + at);
     }
+}
+
+ops::RopeParams Model::rope_params(int il) const {
+    ops::RopeParams p = rope_params_for_layer(hp_, il);
+    if (!rope_freqs_.empty()) p.freq_factors = rope_freqs_.data();
+    return p;
 }
 
 }  // namespace llmrt

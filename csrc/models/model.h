@@ -55,6 +55,8 @@ public:
     const ops::WeightView& token_embd() const { return token_embd_; }
     const ops::WeightView& output() const { return output_; }
     const Vector& output_norm() const { return output_norm_; }
+    // The RoPE of layer il, with the file's frequency factors (rope_freqs.weight) where it has them.
+    ops::RopeParams rope_params(int il) const;
     const LayerWeights& layer(int i) const { return layers_[i]; }
     size_t packed_bytes() const { return packed_bytes_; }
 
@@ -67,6 +69,7 @@ private:
     HParams hp_;
     ops::WeightView token_embd_, output_;
     Vector output_norm_;
+    Vector rope_freqs_;  // (n_rot / 2) or empty
     std::vector<LayerWeights> layers_;
     std::vector<std::unique_ptr<uint8_t[]>> packed_;  // the packed copies the views point into
     size_t packed_bytes_ = 0;

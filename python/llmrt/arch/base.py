@@ -29,6 +29,8 @@ GLOBAL_TENSORS = {
     "token_embd": "token_embd.weight",
     "output_norm": "output_norm.weight",
     "output": "output.weight",
+    # per-frequency RoPE divisors (n_rot / 2), every layer: Llama 3's long-context scaling
+    "rope_freqs": "rope_freqs.weight",
 }
 LAYER_TENSORS = {
     "attn_norm": "blk.{}.attn_norm.weight",

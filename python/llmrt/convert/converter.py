@@ -35,6 +35,7 @@ class PlannedTensor:
     shift: float = 0.0          # added to every element (Gemma norms)
     rows: int | None = None     # keep only the first `rows` rows (Gemma embedding)
     experts: list[str] | None = None  # HF per-expert tensors stacked along a new first axis
+    values: np.ndarray | None = None  # computed here rather than read (rope_freqs.weight)
     ggml_type: int = T.F32
     nbytes: int = 0             # output bytes
 
@@ -102,6 +103,9 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
             _plan_stack(p, stacks[p.name], ckpt, _n_expert(cfg))
             seen.add(p.name)
     _check_required(spec.gguf_arch, seen, cfg["num_hidden_layers"], _n_expert(cfg))
+    factors = hf_config.llama3_rope_factors(cfg)
+    if factors is not None:
+        plan.append(PlannedTensor("rope_freqs.weight", "", factors.shape, values=factors))
     return plan
 
 
@@ -149,6 +153,13 @@ def _row_block(p: PlannedTensor) -> int:
 
 
 def stream_tensor(ckpt, p: PlannedTensor, out: StreamWriter, encode: Encoder, progress: Progress) -> None:
+    if p.values is not None:
+        out.start_tensor(p.name)
+        data = encode(p.values, p.ggml_type)
+        out.write(data)
+        progress.advance(data.nbytes)
+        out.end_tensor()
+        return
     if p.experts:   # expert by expert: row-wise encodings concatenate into the 3-D tensor's
         out.start_tensor(p.name)
         part = PlannedTensor(p.name, "", p.shape[1:], ggml_type=p.ggml_type)

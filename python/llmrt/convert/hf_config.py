@@ -59,10 +59,35 @@ def _rope_scaling(w, params: dict) -> None:
     if rtype == "linear" and factor is not None:
         w.add_rope_scaling_type(_gguf().RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(factor)
+    elif rtype == "llama3":
+        pass  # written as the rope_freqs.weight tensor (llama3_rope_factors), as llama.cpp does
     elif rtype == "yarn" and factor is not None:
         w.add_rope_scaling_type(_gguf().RopeScalingType.YARN)
         w.add_rope_scaling_factor(factor)
         w.add_rope_scaling_orig_ctx_len(params["original_max_position_embeddings"])
+
+
+def llama3_rope_factors(cfg: dict):
+    """Llama 3's long-context RoPE as per-frequency divisors (rope_freqs.weight, n_rot / 2
+    float32), or None when the config has no llama3 scaling. Frequencies whose wavelength fits
+    the original context many times keep their value, those longer than it are divided by
+    `factor`, and the band between is interpolated."""
+    import numpy as np
+
+    rp = rope_params(cfg)
+    rp = rp.get("full_attention", rp)
+    if rp.get("rope_type") != "llama3":
+        return None
+    factor = float(rp["factor"])
+    low, high = float(rp.get("low_freq_factor", 1.0)), float(rp.get("high_freq_factor", 4.0))
+    old_ctx = float(rp["original_max_position_embeddings"])
+    dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    freqs = 1.0 / float(rp.get("rope_theta", 10000.0)) ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
+    wavelen = 2 * np.pi / freqs
+    smooth = (old_ctx / wavelen - low) / (high - low)
+    out = np.where(wavelen < old_ctx / high, 1.0,
+                   np.where(wavelen > old_ctx / low, factor, 1.0 / ((1 - smooth) / factor + smooth)))
+    return out.astype(np.float32)
 
 
 def _gguf():

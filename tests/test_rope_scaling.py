@@ -1,0 +1,62 @@
+"""Long-context RoPE: a tiny random Llama with Llama 3's rope_scaling, converted, against
+transformers at early and late positions (the frequency factors matter most far out)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tiny_hf import make_model
+
+pytest.importorskip("transformers")
+gguf = pytest.importorskip("gguf")
+
+# head_dim 16, base 10000: wavelengths 6.3 .. 1.1e4 positions. With an original context of 64
+# and the default low/high factors, the shortest wavelength keeps its frequency, one falls in the
+# interpolated band and the rest are divided by `factor`: every branch of the scaling runs.
+LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+          "original_max_position_embeddings": 64}
+N_POSITIONS = 3000
+
+
+@pytest.fixture(scope="module")
+def llama3(tmp_path_factory):
+    from llmrt.cli import main as cli_main
+
+    d = make_model(tmp_path_factory.mktemp("llama3"), "llama", rope_scaling=LLAMA3, max_positions=4096, seed=7)
+    out = tmp_path_factory.mktemp("gguf") / "llama3.gguf"
+    assert cli_main(["convert", str(d), "-o", str(out), "--outtype", "f32", "-q"]) == 0
+    return d, out
+
+
+def test_converter_writes_the_frequency_factors(llama3):
+    from llmrt.convert.hf_config import llama3_rope_factors
+
+    _, path = llama3
+    reader = gguf.GGUFReader(path)
+    t = next(t for t in reader.tensors if t.name == "rope_freqs.weight")
+    factors = np.asarray(t.data, np.float32)
+    assert factors.shape == (8,) and factors[0] == 1.0 and factors[-1] == 8.0
+    assert 1.0 < factors[2] < 8.0           # the interpolated band
+    cfg = {"hidden_size": 64, "num_attention_heads": 4, "rope_scaling": {**LLAMA3, "rope_theta": 10000.0}}
+    np.testing.assert_array_equal(llama3_rope_factors(cfg), factors)
+    assert not any(k.endswith("rope.scaling.type") for k in reader.fields)
+
+
+def test_logits_match_transformers_far_out(llama3):
+    import torch
+    import transformers as tf
+
+    import llmrt
+
+    d, path = llama3
+    llm = llmrt.LLM(path, n_ctx=N_POSITIONS + 8, n_threads=2, kv_type="f32")
+    ids = np.random.default_rng(0).integers(3, llm.n_vocab - 3, N_POSITIONS).tolist()
+    model = tf.AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32).eval()
+    with torch.no_grad():
+        ref = model(torch.tensor([ids])).logits[0].numpy()
+    got = llm.logits(ids)
+    for lo, hi in ((0, 100), (2000, 3000)):
+        span = float(ref[lo:hi].max() - ref[lo:hi].min())
+        err = float(np.abs(got[lo:hi] - ref[lo:hi]).max())
+        assert err < 1e-3 * span, f"positions {lo}-{hi}: max error {err / span:.2e} of the logit range"
