@@ -9,8 +9,9 @@ For each number of concurrent clients C, each client streams completions back to
 prompts of about 30 tokens, --max-tokens tokens each, end-of-generation ignored so every server
 generates the same count) until the run has sent max(C, --requests) requests. Reported per server
 and C: aggregate generated tokens/s (all clients' tokens over the wall time of the run) and the
-p50 / p99 time to first token (request sent -> first streamed token). Servers run one at a time
-with nothing else on the machine; each is warmed up with one request first. Not a test.
+p50 / p99 time to first token (request sent -> first streamed token). All servers are up at
+once and take turns, level by level (an idle server uses no CPU); each level starts with one
+warm-up request. Not a test.
 """
 
 from __future__ import annotations
@@ -160,16 +161,21 @@ def main() -> None:
     eos_bias = {str(t): -100 for t in sorted(tok.eog_ids)}   # for servers without ignore_eos
     levels = [int(c) for c in args.clients.split(",")]
     table = {}
-    for name, cmd, port, env in servers(args, path):
-        proc = start(cmd, port, env)
-        try:
-            for c in levels:
+    running = []
+    try:
+        for name, cmd, port, env in servers(args, path):
+            running.append((name, port, start(cmd, port, env)))
+        # Levels outermost, servers alternating: a phase of the machine that is slower for a
+        # minute slows every server's run of that level alike.
+        for c in levels:
+            for name, port, _ in running:
                 table[(name, c)] = asyncio.run(run_level(f"http://127.0.0.1:{port}", c, max(c, args.requests),
                                                          args.max_tokens, eos_bias))
                 tps, p50, p99, n = table[(name, c)]
                 print(f"{name:>16} {c:3d} clients: {tps:8.1f} tok/s  TTFT p50 {p50 * 1000:7.1f} ms  "
                       f"p99 {p99 * 1000:7.1f} ms  ({n} tokens)", flush=True)
-        finally:
+    finally:
+        for _, _, proc in running:
             stop(proc)
     names = sorted({n for n, _ in table}, key=lambda n: n != "llmrt")
     print(f"\n{path.name}: {args.threads} threads, {args.parallel} slots, {args.max_tokens} tokens per request")

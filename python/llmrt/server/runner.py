@@ -37,6 +37,11 @@ class _Client:
     index: int
 
 
+def _put_all(items) -> None:
+    for queue, item in items:
+        queue.put_nowait(item)
+
+
 class EngineRunner:
     def __init__(self, engine: Engine, on_finished=None, on_step=None):
         self.engine = engine
@@ -123,17 +128,21 @@ class EngineRunner:
 
     def _deliver(self) -> None:
         finished = []
+        by_loop: dict = {}
         for req, client in self._clients.items():
             if not req.events and not req.done:
                 continue
             item = Delivery(client.index, list(req.events), req.done, req.error)
             req.events.clear()
-            try:
-                client.loop.call_soon_threadsafe(client.queue.put_nowait, item)
-            except RuntimeError:
-                pass  # the client's event loop has closed (shutdown): nobody is listening
+            by_loop.setdefault(client.loop, []).append((client.queue, item))
             if req.done:
                 finished.append(req)
+        # One wake-up of each event loop per step, not one per request: each costs a syscall.
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_put_all, items)
+            except RuntimeError:
+                pass  # the event loop has closed (shutdown): nobody is listening
         for req in finished:
             del self._clients[req]
             with self._lock:
