@@ -65,6 +65,8 @@ class EngineStats:
     preemptions: int = 0
     evictions: int = 0
     defrags: int = 0
+    draft_tokens: int = 0            # speculative tokens proposed and checked
+    draft_accepted: int = 0          # of those, the ones the model agreed with
 
 
 def common_prefix(a, b, limit: int) -> int:
@@ -280,7 +282,7 @@ class Engine:
         # in one find_slot call. Anything else (a full cache, a context shift, prompt chunks)
         # goes through the loop below, one request at a time.
         decoding = [r for r in order if len(r.pending) == 1 and r.seq is not None and not r.done
-                    and len(r.seq.tokens) < self.n_ctx][:budget]
+                    and r.drafter is None and len(r.seq.tokens) < self.n_ctx][:budget]
         if len(decoding) > 1 and self.kv.n_free >= len(decoding):
             cells = self.kv.find_slot([r.seq.id for r in decoding], [len(r.seq.tokens) for r in decoding])
             plan = [(r, 1, cells[i:i + 1]) for i, r in enumerate(decoding)]
@@ -299,8 +301,11 @@ class Engine:
                     self._release(req)
                     continue
                 self._context_shift(req)
-            k = min(len(req.pending), budget, self.n_ctx - len(seq.tokens))
+            draft = self._draft(req, budget)
+            k = min(len(req.pending), budget, self.n_ctx - len(seq.tokens)) + len(draft)
             k = self._claim(req, k, planned)
+            if draft and k < 1 + len(draft):
+                draft, k = [], min(k, 1)
             if k == 0:
                 if not planned and not any(r is not req for r in self.running):
                     req.finish("error", ContextError(
@@ -309,10 +314,24 @@ class Engine:
                 continue
             p0 = len(seq.tokens)
             cells = self.kv.find_slot(np.full(k, seq.id), np.arange(p0, p0 + k))
+            if draft:
+                req.draft = draft
             plan.append((req, k, cells))
             planned.append(req)
             budget -= k
         return plan
+
+    def _draft(self, req: Request, budget: int) -> list:
+        """Tokens to check after a decoding request's next one (speculative decoding): within
+        the step's token budget, the context, and the tokens the request may still generate."""
+        if req.drafter is None or len(req.pending) != 1 or req.prefilling:
+            return []
+        limit = min(budget, self.n_ctx - len(req.seq.tokens)) - 1
+        if req.max_tokens is not None:
+            limit = min(limit, req.max_tokens - len(req.generated) - 1)
+        if limit <= 0:
+            return []
+        return req.drafter.propose(req.seq.tokens + req.pending, limit)
 
     def step(self) -> bool:
         """Admit, plan and decode one batch. False when nothing could run."""
@@ -335,11 +354,13 @@ class Engine:
         tokens, positions, seq_ids, want = [], [], [], []
         for req, k, cells in plan:
             p0 = len(req.seq.tokens)
-            tokens.extend(req.pending[:k])
+            tokens.extend((req.pending + req.draft)[:k])
             positions.append(np.arange(p0, p0 + k, dtype=np.int32))
             seq_ids.append(np.full(k, req.seq.id, dtype=np.int32))
             w = np.zeros(k, np.uint8)
-            w[-1] = k == len(req.pending)
+            w[-1] = k == len(req.pending) + len(req.draft)
+            if req.draft:
+                w[:] = 1   # the next token and every draft token: each position is checked
             want.append(w)
         cells = np.concatenate([c for _, _, c in plan]).astype(np.int32)
         try:
@@ -355,6 +376,10 @@ class Engine:
             return
         row = 0
         for req, k, _ in plan:
+            if req.draft:
+                row = self._verify(req, logits, row)
+                self._after_step(req)
+                continue
             chunk = req.pending[:k]
             req.seq.append(chunk)
             req.pending = req.pending[k:]
@@ -365,10 +390,32 @@ class Engine:
                 req.on_logits(logits[row])
                 row += 1
                 self.stats.tokens_generated += len(req.generated) - before
-            if req.done:
-                self._release(req)
-            elif self.kv.swa_window:
-                self.kv.release_swa(req.seq.id)
+            self._after_step(req)
+
+    def _after_step(self, req: Request) -> None:
+        if req.done:
+            self._release(req)
+        elif self.kv.swa_window:
+            self.kv.release_swa(req.seq.id)
+
+    def _verify(self, req: Request, logits: np.ndarray, row: int) -> int:
+        """A speculating request's step: its next token and draft were decoded together; keep
+        the draft tokens the model agrees with, drop the cells of the rest. Returns the next row."""
+        draft, seq = req.draft, req.seq
+        req.draft = []
+        p0 = len(seq.tokens)
+        seq.append(req.pending + draft)
+        req.pending = []
+        before = len(req.generated)
+        accepted = req.on_logits_rows(logits[row:row + 1 + len(draft)], draft)
+        keep = p0 + 1 + accepted
+        if keep < len(seq.tokens):
+            self.kv.seq_rm(seq.id, keep)
+            seq.truncate(keep)
+        self.stats.tokens_generated += len(req.generated) - before
+        self.stats.draft_tokens += len(draft)
+        self.stats.draft_accepted += accepted
+        return row + 1 + len(draft)
 
     # ---- driving -------------------------------------------------------------------------
 

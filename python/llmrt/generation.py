@@ -27,6 +27,8 @@ class GenerationStats:
     prefill_seconds: float = 0.0      # submission to the first sampled token
     decode_seconds: float = 0.0       # first sampled token to the end
     context_shifts: int = 0
+    draft_tokens: int = 0             # speculative decoding: draft tokens checked
+    draft_accepted: int = 0           # and accepted
     finish_reason: str = ""           # "stop" (end-of-generation, stop string, grammar), "length", "cancelled"
     tokens: list[int] = field(default_factory=list)
 
@@ -122,7 +124,8 @@ class Request:
 
     def __init__(self, llm: "LLM", prompt_ids: list[int], max_tokens: int | None, stop: Sequence[str],
                  params: SamplingParams, grammar: Any = None, n_probs: int = 0,
-                 stats: GenerationStats | None = None, lazy_grammar: LazyGrammar | None = None):
+                 stats: GenerationStats | None = None, lazy_grammar: LazyGrammar | None = None,
+                 drafter=None):
         tok = llm.tokenizer
         self._tokenizer = tok
         self.chain = build_chain(params, llm.n_vocab, eog_tokens=tok.eog_ids, n_ctx=llm.n_ctx,
@@ -149,6 +152,8 @@ class Request:
         self.pending: list[int] = list(prompt_ids)  # tokens to decode next
         self.seq = None                              # engine.Seq holding this request's cells
         self.order = 0                               # admission order (preemption picks the newest)
+        self.drafter = drafter                       # speculative decoding's draft source, or None
+        self.draft: list[int] = []                   # draft tokens being checked in this step
         self.t_submit = time.perf_counter()
         self.t_first: float | None = None
         if max_tokens == 0:
@@ -189,6 +194,22 @@ class Request:
             self.finish("length")
         else:
             self.pending = [token]
+
+    def on_logits_rows(self, rows: np.ndarray, draft: list[int]) -> int:
+        """Speculative decoding: rows[i] are the logits after draft[:i]. Sample position by
+        position as on_logits does; a sample equal to the draft token accepts it and moves on,
+        any other ends the step (it becomes the next token to decode). Returns how many draft
+        tokens were accepted (speculative.py: why this keeps the sampling exact)."""
+        accepted = 0
+        for i in range(len(rows)):
+            n = len(self.generated)
+            self.on_logits(rows[i])
+            if self.done or i == len(draft) or len(self.generated) == n or self.generated[-1] != draft[i]:
+                break
+            accepted += 1
+        self.stats.draft_tokens += len(draft)
+        self.stats.draft_accepted += accepted
+        return accepted
 
     def _watch_trigger(self, text: str) -> None:
         """Switch the lazy grammar on at the first trigger, fed with the text from the trigger

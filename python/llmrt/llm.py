@@ -30,6 +30,7 @@ from .generation import (Completion, GenerationStats, Request, TokenEvent, check
                          check_stop)
 from .gguf_file import GGUFFile
 from .sampling import SamplingParams
+from .speculative import make_drafter
 
 DEFAULT_N_BATCH = 512
 
@@ -70,13 +71,16 @@ class LLM:
     the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K matrices at load into a row-interleaved layout
     (8 rows for the AVX2 kernels, 16 for AVX-512 VNNI) that they read faster, as llama.cpp's CPU
     repack buffers do (the copies replace the file's pages in memory); None: on unless the
-    environment sets LLMRT_REPACK=0."""
+    environment sets LLMRT_REPACK=0. draft: speculative decoding, "lookup" (prompt lookup: the
+    sequence's last n-gram found earlier proposes what followed it) or None; n_draft: the most
+    tokens checked per step."""
 
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
                  n_parallel: int = 16, n_cells: int | None = None, context_shift: bool = True,
                  n_keep: int = 0, kv_type: str = "f16", device: str = "auto",
-                 n_gpu_layers: int | None = None, repack: bool | None = None):
+                 n_gpu_layers: int | None = None, repack: bool | None = None, draft=None,
+                 n_draft: int = 8):
         # Checked before the model is fetched or mapped: a bad device fails fast.
         self.device: str = resolve_device(device, n_gpu_layers)
         self.n_gpu_layers = n_gpu_layers if self.device == "cuda" else 0
@@ -107,6 +111,7 @@ class LLM:
         self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
         self.engine = Engine(self, n_parallel=n_parallel, n_batch=self.n_batch,
                              context_shift=context_shift, n_keep=n_keep)
+        self.drafter = make_drafter(draft, n_draft)
 
     def __repr__(self) -> str:
         return f"LLM({str(self.model_path)!r}, architecture={self.architecture!r}, n_ctx={self.n_ctx})"
@@ -199,7 +204,7 @@ class LLM:
         if n_probs < 0:
             raise ContextError(f"logprobs must be >= 0, got {logprobs}")
         return Request(self, self._prompt_ids(prompt), check_max_tokens(max_tokens), check_stop(stop),
-                       params, grammar=grammar, n_probs=n_probs, stats=stats)
+                       params, grammar=grammar, n_probs=n_probs, stats=stats, drafter=self.drafter)
 
     @staticmethod
     def _is_batch(prompt) -> bool:
