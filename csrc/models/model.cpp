@@ -129,7 +129,7 @@ Model::Model(const std::string& path, const HParams& hp, const TensorNames& name
     output_norm_ = bind.vector("output_norm", names.global, -1);
     output_ = bind.matrix("output", names.global, -1);
     if (!output_.data) output_ = token_embd_;  // tied embeddings
-    rope_freqs_ = bind.vector("rope_freqs", names.global, -1);
+    if (names.global.count("rope_freqs")) rope_freqs_ = bind.vector("rope_freqs", names.global, -1);
     if (!rope_freqs_.empty() && (int64_t)rope_freqs_.size() != hp_.n_rot / 2)
         throw ModelError(path + ": rope_freqs.weight has " + std::to_string(rope_freqs_.size()) +
                          " values, the RoPE dimension count " + std::to_string(hp_.n_rot) + " needs " +
