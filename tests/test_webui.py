@@ -187,6 +187,19 @@ def test_model_output_is_text_never_markup(page):
     assert body.locator("ul li").count() == 2 and body.locator("li em").inner_text() == "second"
 
 
+def test_narrow_screen_opens_the_conversation_list_over_the_chat(page):
+    page.set_viewport_size({"width": 390, "height": 700})
+    chats, toggle = page.locator("#chats"), page.locator("#toggle-chats")
+    assert chats.is_hidden() and toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    assert chats.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    assert page.evaluate("document.activeElement.id") == "new-chat"
+    page.keyboard.press("Escape")
+    assert chats.is_hidden() and page.evaluate("document.activeElement.id") == "toggle-chats"
+    page.set_viewport_size({"width": 1000, "height": 640})
+    assert chats.is_visible() and toggle.is_hidden()
+
+
 def test_no_request_leaves_the_server(server, requested):
     urls = [r.url for r in requested]
     paths = {u[len(server.base):].split("?")[0] for u in urls if u.startswith(server.base + "/")}

@@ -454,6 +454,7 @@
   function showChats(open) {
     $("chats").classList.toggle("open", open);
     $("toggle-chats").setAttribute("aria-expanded", String(open));
+    if (open) $("new-chat").focus();
   }
 
   function bindEvents() {
@@ -486,6 +487,12 @@
       if (event.key === "Escape") showSettings(false);
     });
     $("toggle-chats").addEventListener("click", () => showChats(!$("chats").classList.contains("open")));
+    $("chats").addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && $("chats").classList.contains("open")) {
+        showChats(false);
+        $("toggle-chats").focus();
+      }
+    });
     // Another tab changed the conversations: show its version unless a reply is streaming here.
     window.addEventListener("storage", (event) => {
       if (event.key !== STORE.chats || controller) return;
