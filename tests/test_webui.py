@@ -8,6 +8,7 @@ page after the first reply is saved there as a PNG (docs/webui.png)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -111,11 +112,14 @@ def test_streamed_reply_grows(page):
     assert page.locator(".msg").count() == 0
     page.press("#prompt", "Enter")
     assert page.locator(".msg.user .body").inner_text() == "Tell me about the Moon.\nKeep it short."
-    lengths = []
+    lengths, busy = [], set()
     while page.locator("#stop").is_visible() or not lengths:
         lengths.append(len(reply_text(page)))
+        busy.add(page.get_attribute("#messages", "aria-busy"))
         page.wait_for_timeout(20)
     lengths.append(len(reply_text(page)))
+    # screen readers hear the finished reply once rather than every token
+    assert "true" in busy and page.get_attribute("#messages", "aria-busy") == "false"
     grew = sorted(set(lengths))
     assert lengths == sorted(lengths), "the reply only grows while streaming"
     assert len(grew) >= 4 and grew[0] < grew[-1], f"the reply arrived in one piece: {grew}"
@@ -162,6 +166,26 @@ def test_conversations_survive_a_reload(page):
     page.reload()
     expect(page.locator("#model")).to_have_text("smollm2")
     assert page.locator("#chat-list .chat-title").all_inner_texts() == titles[1:]
+
+
+def test_json_schema_setting_shapes_the_reply(page):
+    page.click("#new-chat")
+    set_setting(page, "#set-schema", "{not json")
+    page.fill("#prompt", "How many legs does a cat have?")
+    page.press("#prompt", "Enter")
+    expect(page.locator("#status")).to_contain_text("not valid JSON")
+    assert page.input_value("#prompt") == "How many legs does a cat have?"   # kept to send again
+    assert page.locator(".msg").count() == 0
+    schema = {"type": "object", "properties": {"legs": {"type": "integer", "minimum": 0, "maximum": 99}},
+              "required": ["legs"], "additionalProperties": False}
+    set_setting(page, "#set-schema", json.dumps(schema))
+    page.press("#prompt", "Enter")
+    page.locator(".msg.assistant").wait_for()
+    page.locator("#stop").wait_for(state="hidden")
+    reply = json.loads(reply_text(page))
+    assert list(reply) == ["legs"] and isinstance(reply["legs"], int)
+    assert page.locator("#status").is_hidden()
+    set_setting(page, "#set-schema", "")
 
 
 def test_model_output_is_text_never_markup(page):
