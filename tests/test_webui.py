@@ -68,6 +68,10 @@ def reply_text(page) -> str:
     return page.locator(".msg.assistant .body").last.inner_text()
 
 
+def last_chat_body(requested) -> dict:
+    return [r for r in requested if r.url.endswith("/v1/chat/completions")][-1].post_data_json
+
+
 def wait_until(condition, timeout=TIMEOUT_MS / 1000) -> None:
     """Polls from Python: the page's policy forbids the string evaluation wait_for_function uses."""
     deadline = time.monotonic() + timeout
@@ -148,7 +152,7 @@ def test_stop_cancels_the_request_on_the_server(page, server, requested):
     page.wait_for_timeout(300)
     assert len(reply_text(page)) == stopped_at, "no text arrives after Stop"
     assert page.locator("#status").is_hidden(), "stopping is not an error"
-    sent = [r for r in requested if r.url.endswith("/v1/chat/completions")][-1].post_data_json
+    sent = last_chat_body(requested)
     assert sent["max_tokens"] == 3000 and sent["temperature"] == 0 and sent["stream"] is True
 
 
@@ -168,8 +172,9 @@ def test_conversations_survive_a_reload(page):
     assert page.locator("#chat-list .chat-title").all_inner_texts() == titles[1:]
 
 
-def test_json_schema_setting_shapes_the_reply(page):
+def test_json_schema_setting_shapes_the_reply(page, requested):
     page.click("#new-chat")
+    set_setting(page, "#set-system", "You answer with JSON.")
     set_setting(page, "#set-schema", "{not json")
     page.fill("#prompt", "How many legs does a cat have?")
     page.press("#prompt", "Enter")
@@ -185,6 +190,9 @@ def test_json_schema_setting_shapes_the_reply(page):
     reply = json.loads(reply_text(page))
     assert list(reply) == ["legs"] and isinstance(reply["legs"], int)
     assert page.locator("#status").is_hidden()
+    sent = last_chat_body(requested)
+    assert sent["messages"][0] == {"role": "system", "content": "You answer with JSON."}
+    assert sent["response_format"]["json_schema"]["schema"] == schema
     set_setting(page, "#set-schema", "")
 
 

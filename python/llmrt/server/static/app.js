@@ -244,8 +244,8 @@
     for (const field of ["temperature", "top_p", "max_tokens"]) {
       if (settings[field] != null && settings[field] !== "") body[field] = Number(settings[field]);
     }
-    if (settings.system.trim()) body.messages = [{ role: "system", content: settings.system }, ...messages];
-    if (settings.schema.trim()) {
+    if (String(settings.system ?? "").trim()) body.messages = [{ role: "system", content: settings.system }, ...messages];
+    if (String(settings.schema ?? "").trim()) {
       let schema;
       try {
         schema = JSON.parse(settings.schema);
