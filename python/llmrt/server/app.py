@@ -26,6 +26,7 @@ from .metrics import ServerMetrics
 from .responses import Pieces
 from .runner import EngineRunner
 from .schemas import ChatRequest, CompletionRequest, DetokenizeRequest, TokenizeRequest
+from .webui import add_webui
 
 # Paths anyone may read without the API key: liveness probes and the chat page.
 OPEN_PATHS = {"/health", "/v1/health", "/"}
@@ -166,4 +167,5 @@ def create_app(llm: LLM, model_name: str | None = None, api_key: str | None = No
                              "total_slots": llm.engine.n_parallel,
                              "chat_template": llm.chat_template or ""})
 
+    add_webui(app)
     return app
