@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--parallel-decode-tokens", type=int, default=32)
     ap.add_argument("--grammar", default="", help="e.g. json: constrained vs free decode, grammar time vs llama.cpp")
     ap.add_argument("--sampling", action="store_true", help="time the default sampler chain (and llama.cpp's)")
+    ap.add_argument("--speculative", default="", help="lookup: decode speed of an edit task with and without it")
+    ap.add_argument("--n-draft", type=int, default=8)
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -138,6 +140,13 @@ def main() -> None:
     rng = np.random.default_rng(0)
     tokens = rng.integers(100, n_vocab - 100, size=args.prompt_tokens).tolist()
     P, D = args.prompt_tokens, args.decode_tokens
+
+    if args.speculative:
+        import bench_extras
+
+        bench_extras.bench_speculative(path, args.threads, args.speculative, args.n_draft, args.decode_tokens,
+                                       args.repeat)
+        return
 
     if args.sampling or args.grammar:
         import bench_extras
