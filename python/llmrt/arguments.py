@@ -63,7 +63,7 @@ def token_ids(tokens: Any, n_vocab: int | None = None, what: str = "token ids",
     limit = n_vocab if n_vocab is not None else INT32_MAX + 1
     if lo < 0 or hi >= limit:
         bad = lo if lo < 0 else hi
-        raise error(f"token id {bad} outside the vocabulary (0..{limit - 1})")
+        raise error(f"token id {bad} out of range: outside the vocabulary (0..{limit - 1})")
     return np.asarray(ids, dtype=np.int64).astype(np.int32)
 
 

@@ -91,10 +91,9 @@ def check_stop(stop) -> list[str]:
         return []
     if isinstance(stop, str):
         return [stop]
-    stops = list(stop)
-    if not all(isinstance(s, str) for s in stops):
+    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
         raise SamplingError("stop must be a string or a list of strings")
-    return stops
+    return list(stop)
 
 
 def check_max_tokens(max_tokens) -> int | None:
