@@ -35,6 +35,13 @@ def count(name: str, value: Any, lo: int = 0, hi: int = INT32_MAX,
     return int(value)
 
 
+def flag(name: str, value: Any, error: type[LLMRTError] = ContextError) -> bool:
+    """A bool argument (0 and 1 pass as False and True)."""
+    if not isinstance(value, (bool, np.bool_)) and not (is_integer(value) and value in (0, 1)):
+        raise error(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def optional_count(name: str, value: Any, lo: int = 0, hi: int = INT32_MAX,
                    error: type[LLMRTError] = ContextError) -> int | None:
     return None if value is None else count(name, value, lo, hi, error)

@@ -24,7 +24,7 @@ import numpy as np
 from . import _core, arch, arguments, chat as chat_templates, models
 from .device import resolve_device
 from .engine import Engine
-from .errors import ContextError, GrammarError, ModelError, SamplingError
+from .errors import ContextError, GrammarError, ModelError, SamplingError, TokenizerError
 from .generation import (Completion, GenerationStats, Request, TokenEvent, check_max_tokens,
                          check_stop)
 from .gguf_file import GGUFFile
@@ -55,10 +55,8 @@ def as_grammar(grammar, response_format=None):
 
     if isinstance(grammar, dict):
         return Grammar.from_json_schema(grammar)
-    if grammar == "json":
-        return Grammar.json()
     if isinstance(grammar, str):
-        return Grammar.from_gbnf(grammar)
+        return Grammar.json() if grammar == "json" else Grammar.from_gbnf(grammar)
     raise GrammarError(f"grammar must be a Grammar, 'json', GBNF text or a schema dict, not {type(grammar).__name__}")
 
 
@@ -88,7 +86,9 @@ class LLM:
         n_seq_max = arguments.count("n_seq_max", n_seq_max, lo=1, hi=64)
         n_batch, n_parallel = arguments.count("n_batch", n_batch, lo=1), arguments.count("n_parallel", n_parallel, lo=1)
         n_keep, n_threads = arguments.count("n_keep", n_keep), arguments.optional_count("n_threads", n_threads, hi=1024)
-        if kv_type not in ("f16", "f32"):
+        context_shift = arguments.flag("context_shift", context_shift)
+        repack = None if repack is None else arguments.flag("repack", repack, ModelError)
+        if not isinstance(kv_type, str) or kv_type not in ("f16", "f32"):
             raise ContextError(f"kv_type must be 'f16' or 'f32', got {kv_type!r}")
         self.model_path = models.resolve(arguments.model_spec(model))
         self.gguf = GGUFFile(self.model_path)
@@ -180,7 +180,8 @@ class LLM:
         return Tokenizer.from_metadata(self.metadata)
 
     def tokenize(self, text: str | bytes, add_special: bool = True, parse_special: bool = False) -> list[int]:
-        return self.tokenizer.tokenize(text, add_special=add_special, parse_special=parse_special)
+        return self.tokenizer.tokenize(text, add_special=arguments.flag("add_special", add_special, TokenizerError),
+                                       parse_special=arguments.flag("parse_special", parse_special, TokenizerError))
 
     def detokenize(self, ids: Sequence[int]) -> str:
         return self.tokenizer.detokenize(ids)
@@ -228,6 +229,8 @@ class LLM:
         return _texts(self.stream_tokens(prompt, max_tokens, stop, stats, grammar, **sampling))
 
     def _run(self, prompts, max_tokens, stop, grammar, logprobs, sampling) -> list[Request]:
+        if "logprobs" in sampling:
+            raise SamplingError("generate() returns text only; ask generate_tokens() for logprobs")
         reqs = [self._request(p, max_tokens, stop, None, grammar, logprobs, **sampling) for p in prompts]
         self.engine.run(reqs)
         return reqs

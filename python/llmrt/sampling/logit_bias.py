@@ -20,12 +20,10 @@ class LogitBias(Sampler):
     name = "logit-bias"
 
     def __init__(self, n_vocab: int, bias: Mapping[int, float] | Iterable[tuple[int, float]] = ()):
-        check(isinstance(bias, (Mapping, list, tuple)),
-              f"logit_bias must be a dict or a list of (token, bias) pairs, got {type(bias).__name__}")
-        items = list(bias.items()) if isinstance(bias, Mapping) else [_pair(x) for x in bias]
+        items = bias_entries(bias)
         self.n_vocab = int(n_vocab)
-        tokens = np.array([_token(t) for t, _ in items], dtype=np.int64)
-        biases = np.array([_bias(b) for _, b in items], dtype=np.float64).astype(np.float32)
+        tokens = np.array([t for t, _ in items], dtype=np.int64)
+        biases = np.array([b for _, b in items], dtype=np.float64).astype(np.float32)
         # one entry per token, so the lookup by sorted id below sees every bias
         self.tokens, where = np.unique(tokens, return_inverse=True)
         self.biases = np.zeros(self.tokens.size, dtype=np.float32)
@@ -71,6 +69,14 @@ class LogitBias(Sampler):
             return best
         first = int(pos[biased == top].min())
         return first if top > logits[best] else min(first, best)
+
+
+def bias_entries(bias) -> list[tuple[int, float]]:
+    """(token id, bias) pairs of a logit_bias argument, each checked."""
+    check(isinstance(bias, (Mapping, list, tuple)),
+          f"logit_bias must be a dict or a list of (token, bias) pairs, got {type(bias).__name__}")
+    items = list(bias.items()) if isinstance(bias, Mapping) else [_pair(x) for x in bias]
+    return [(_token(t), _bias(b)) for t, b in items]
 
 
 def _pair(entry) -> tuple:
