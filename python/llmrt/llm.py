@@ -37,16 +37,16 @@ DEFAULT_N_BATCH = 512
 def as_grammar(grammar, response_format=None):
     """Accept a Grammar, "json", a GBNF string or a JSON-schema dict; or an OpenAI-style
     response_format ({"type": "json_object"} / {"type": "json_schema", "json_schema": {...}})."""
+    if response_format is not None and not isinstance(response_format, Mapping):
+        raise GrammarError(f"response_format must be a dict, not {type(response_format).__name__}")
     if grammar is None and response_format:
-        if not isinstance(response_format, Mapping):
-            raise GrammarError(f"response_format must be a dict, not {type(response_format).__name__}")
         kind = response_format.get("type")
         if kind == "json_object":
             schema = response_format.get("schema")
             grammar = schema if schema else "json"
         elif kind == "json_schema":
             spec = response_format.get("json_schema") or {}
-            grammar = spec.get("schema", spec)
+            grammar = spec.get("schema", spec) if isinstance(spec, Mapping) else spec
         elif kind != "text":
             raise GrammarError(f"response_format type {kind!r} is not supported")
     if grammar is None or hasattr(grammar, "matcher"):
@@ -204,7 +204,7 @@ class LLM:
                  **sampling) -> Request:
         grammar = as_grammar(grammar, sampling.pop("response_format", None))
         params = SamplingParams.from_kwargs(**sampling)
-        n_probs = arguments.count("logprobs", logprobs or 0, error=SamplingError) or params.n_probs
+        n_probs = arguments.count("logprobs", 0 if logprobs is None else logprobs, error=SamplingError) or params.n_probs
         return Request(self, self._prompt_ids(prompt), check_max_tokens(max_tokens), check_stop(stop),
                        params, grammar=grammar, n_probs=n_probs, stats=stats)
 

@@ -151,8 +151,10 @@ class SamplingParams:
             v, default = getattr(self, f.name), f.default
             if isinstance(default, bool):
                 ok = isinstance(v, (bool, np.bool_)) or (is_integer(v) and v in (0, 1))
-            elif isinstance(default, int) or f.name == "seed":
-                ok = is_integer(v) or (v is None and f.name == "seed")
+            elif f.name == "seed":
+                ok = v is None or is_integer(v)   # resolve_seed checks its range
+            elif isinstance(default, int):   # counts and windows, as C ints in llama.cpp
+                ok = is_integer(v) and -2**31 <= v < 2**31
             elif isinstance(default, float):
                 ok = isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
             elif isinstance(default, tuple):   # dry_sequence_breakers, samplers
@@ -166,7 +168,7 @@ class SamplingParams:
             check(ok, f"{f.name} must be {kind}, got {v!r}")
 
 
-_KIND = {bool: "a bool", int: "an integer", float: "a number", type(None): "an integer or None",
+_KIND = {bool: "a bool", int: "a 32-bit integer", float: "a number", type(None): "an integer or None",
          dict: "a dict or a list of (token, bias) pairs"}
 
 
