@@ -107,7 +107,9 @@ async def run_level(base: str, clients: int, total: int, max_tokens: int, eos_bi
                 return
             results.append(await one_request(client, base, 1000 + i + 100000 * clients, max_tokens, eos_bias))
 
-    limits = httpx.Limits(max_connections=clients + 4)
+    # A new connection per request: llama-server's HTTP library closes a kept-alive connection
+    # after a few requests, which a pooled client only learns by a failed request.
+    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=600, limits=limits) as client:
         await one_request(client, base, 0, 4, eos_bias)     # warm-up
         t0 = time.perf_counter()

@@ -1,6 +1,7 @@
 """llmrt: run GGUF language models. See README.md for the tour."""
 
 from .errors import (
+    ChatTemplateError,
     ContextError,
     DeviceError,
     GGUFError,
@@ -16,7 +17,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ContextError", "DeviceError", "GGUFError", "GrammarError", "LLMRTError", "ModelError",
+    "ChatTemplateError", "ContextError", "DeviceError", "GGUFError", "GrammarError", "LLMRTError", "ModelError",
     "ModelNotFoundError", "QuantError", "SamplingError", "TokenizerError", "__version__",
 ]
 

@@ -44,3 +44,8 @@ class GrammarError(LLMRTError, ValueError):
 class DeviceError(LLMRTError):
     """The requested device cannot be used: llmrt was built without CUDA, no GPU or driver is
     present, or a CUDA call failed."""
+
+
+class ChatTemplateError(LLMRTError, ValueError):
+    """The model has no usable chat template, or rendering it failed or exceeded the limits on
+    what a template may build (llmrt/chat_sandbox.py)."""

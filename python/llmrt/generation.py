@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from .arguments import is_integer
 from .errors import SamplingError
 from .sampling import SamplingParams, build_chain, top_logprobs
 
@@ -102,17 +103,16 @@ def check_stop(stop) -> list[str]:
         return []
     if isinstance(stop, str):
         return [stop]
-    stops = list(stop)
-    if not all(isinstance(s, str) for s in stops):
+    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
         raise SamplingError("stop must be a string or a list of strings")
-    return stops
+    return list(stop)
 
 
 def check_max_tokens(max_tokens) -> int | None:
     """None or -1: no limit (end-of-generation, or the context without context shift)."""
-    if max_tokens is None or max_tokens == -1:
+    if max_tokens is None or (is_integer(max_tokens) and max_tokens == -1):
         return None
-    if not isinstance(max_tokens, (int, np.integer)) or max_tokens < 0:
+    if not is_integer(max_tokens) or max_tokens < 0:
         raise SamplingError(f"max_tokens must be an int >= 0 (or -1 / None: no limit), got {max_tokens!r}")
     return int(max_tokens)
 

@@ -21,14 +21,15 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from . import _core, arch, chat as chat_templates, models
+from . import _core, arch, arguments, chat as chat_templates, models
 from .chat_fallback import fallback_template
 from .device import resolve_device
 from .engine import Engine
-from .errors import ContextError, GrammarError, ModelError
+from .errors import ContextError, GrammarError, ModelError, SamplingError, TokenizerError
 from .generation import (Completion, GenerationStats, Request, TokenEvent, check_max_tokens,
                          check_stop)
 from .gguf_file import GGUFFile
+from .model_file_checks import check_model_file
 from .sampling import SamplingParams
 from .speculative import make_drafter
 
@@ -38,6 +39,8 @@ DEFAULT_N_BATCH = 512
 def as_grammar(grammar, response_format=None):
     """Accept a Grammar, "json", a GBNF string or a JSON-schema dict; or an OpenAI-style
     response_format ({"type": "json_object"} / {"type": "json_schema", "json_schema": {...}})."""
+    if response_format is not None and not isinstance(response_format, Mapping):
+        raise GrammarError(f"response_format must be a dict, not {type(response_format).__name__}")
     if grammar is None and response_format:
         kind = response_format.get("type")
         if kind == "json_object":
@@ -45,7 +48,7 @@ def as_grammar(grammar, response_format=None):
             grammar = schema if schema else "json"
         elif kind == "json_schema":
             spec = response_format.get("json_schema") or {}
-            grammar = spec.get("schema", spec)
+            grammar = spec.get("schema", spec) if isinstance(spec, Mapping) else spec
         elif kind != "text":
             raise GrammarError(f"response_format type {kind!r} is not supported")
     if grammar is None or hasattr(grammar, "matcher"):
@@ -54,15 +57,14 @@ def as_grammar(grammar, response_format=None):
 
     if isinstance(grammar, dict):
         return Grammar.from_json_schema(grammar)
-    if grammar == "json":
-        return Grammar.json()
     if isinstance(grammar, str):
-        return Grammar.from_gbnf(grammar)
+        return Grammar.json() if grammar == "json" else Grammar.from_gbnf(grammar)
     raise GrammarError(f"grammar must be a Grammar, 'json', GBNF text or a schema dict, not {type(grammar).__name__}")
 
 
 class LLM:
-    """n_ctx: the longest a sequence may get (positions); n_cells: KV cells shared by all
+    """n_ctx: the longest a sequence may get (positions; 0: the model's training context, as in
+    llama.cpp; negative: ContextError); n_cells: KV cells shared by all
     sequences (default n_ctx); n_parallel: requests decoded together; n_seq_max: sequence ids
     (running requests + cached prefixes, at most 64); context_shift: at n_ctx drop half of the
     tokens after the first n_keep and go on (False: raise ContextError). device: "auto" (the GPU
@@ -84,30 +86,37 @@ class LLM:
         # Checked before the model is fetched or mapped: a bad device fails fast.
         self.device: str = resolve_device(device, n_gpu_layers)
         self.n_gpu_layers = n_gpu_layers if self.device == "cuda" else 0
-        self.model_path = models.resolve(model)
+        n_ctx = arguments.count("n_ctx", n_ctx, hi=1 << 24)
+        n_cells = arguments.optional_count("n_cells", n_cells, lo=1, hi=1 << 24)
+        n_seq_max = arguments.count("n_seq_max", n_seq_max, lo=1, hi=64)
+        n_batch, n_parallel = arguments.count("n_batch", n_batch, lo=1), arguments.count("n_parallel", n_parallel, lo=1)
+        n_keep, n_threads = arguments.count("n_keep", n_keep), arguments.optional_count("n_threads", n_threads, hi=1024)
+        context_shift = arguments.flag("context_shift", context_shift)
+        repack = None if repack is None else arguments.flag("repack", repack, ModelError)
+        if not isinstance(kv_type, str) or kv_type not in ("f16", "f32"):
+            raise ContextError(f"kv_type must be 'f16' or 'f32', got {kv_type!r}")
+        self.model_path = models.resolve(arguments.model_spec(model))
         self.gguf = GGUFFile(self.model_path)
         self.metadata: dict[str, Any] = self.gguf.metadata
         self.architecture: str = self.metadata.get("general.architecture", "")
-        if not self.architecture:
-            raise ModelError(f"{self.model_path}: no general.architecture in the metadata")
+        if not isinstance(self.architecture, str) or not self.architecture:
+            raise ModelError(f"{self.model_path}: no general.architecture name in the metadata")
         self.spec = arch.lookup(self.architecture, self.metadata)
         self.hparams = self.spec.hparams(self.metadata)
         self.spec.check_tensors({t.name for t in self.gguf.tensors}, self.hparams["n_layer"],
                                 self.hparams.get("n_expert", 0))
+        check_model_file(self.gguf, self.hparams)
         if repack is None:
             repack = os.environ.get("LLMRT_REPACK", "1") != "0"
         self._model = _core.Model(str(self.model_path), self.hparams, self.spec.tensor_names(), bool(repack))
         self.n_vocab: int = self._model.n_vocab
-        self.n_ctx_train: int = int(self.metadata.get(f"{self.architecture}.context_length", 0))
-        if n_ctx <= 0:
-            n_ctx = self.n_ctx_train or 4096
-        self.n_ctx = int(n_ctx)
-        self.n_cells = int(n_cells) if n_cells else self.n_ctx
-        if not 1 <= n_seq_max <= 64:
-            raise ContextError(f"n_seq_max must be in 1..64, got {n_seq_max}")
-        self.n_batch = int(n_batch)
-        self.n_threads = int(n_threads) if n_threads else _core.physical_cores()
+        self.n_ctx_train: int = self.hparams["n_ctx_train"]
+        self.n_ctx = n_ctx or self.n_ctx_train or 4096
+        self.n_cells = n_cells or self.n_ctx
+        self.n_batch = n_batch
+        self.n_threads = n_threads or _core.physical_cores()
         # kv_type "f32" doubles KV memory; it exists for exact comparisons with float references.
+        arguments.kv_cache_fits(self.n_cells * self._kv_bytes_per_cell(kv_type))
         self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
         self.engine = Engine(self, n_parallel=n_parallel, n_batch=self.n_batch,
                              context_shift=context_shift, n_keep=n_keep)
@@ -119,8 +128,11 @@ class LLM:
     @property
     def kv_bytes_per_token(self) -> int:
         """K and V bytes one cell takes over all layers."""
+        return self._kv_bytes_per_cell(self._ctx.kv_type)
+
+    def _kv_bytes_per_cell(self, kv_type: str) -> int:
         h = self.hparams
-        elem = 4 if self._ctx.kv_type == "f32" else 2
+        elem = 4 if kv_type == "f32" else 2
         return int(h["n_layer"] * h["n_head_kv"] * (h["head_dim_k"] + h["head_dim_v"]) * elem)
 
     @property
@@ -134,13 +146,10 @@ class LLM:
     # ---- raw forward passes -------------------------------------------------------------
 
     def _check_tokens(self, tokens: Sequence[int]) -> np.ndarray:
-        ids = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        ids = arguments.token_ids(tokens, self.n_vocab)
         if ids.size == 0:
             raise ContextError("no tokens given")
-        if ids.min() < 0 or ids.max() >= self.n_vocab:
-            bad = int(ids[(ids < 0) | (ids >= self.n_vocab)][0])
-            raise ContextError(f"token id {bad} outside the vocabulary (0..{self.n_vocab - 1})")
-        return ids.astype(np.int32)
+        return ids
 
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Teacher-forced logits (len(tokens), n_vocab) of one sequence, from a fresh context."""
@@ -177,7 +186,8 @@ class LLM:
         return Tokenizer.from_metadata(self.metadata)
 
     def tokenize(self, text: str | bytes, add_special: bool = True, parse_special: bool = False) -> list[int]:
-        return self.tokenizer.tokenize(text, add_special=add_special, parse_special=parse_special)
+        return self.tokenizer.tokenize(text, add_special=arguments.flag("add_special", add_special, TokenizerError),
+                                       parse_special=arguments.flag("parse_special", parse_special, TokenizerError))
 
     def detokenize(self, ids: Sequence[int]) -> str:
         return self.tokenizer.detokenize(ids)
@@ -185,11 +195,11 @@ class LLM:
 
     # ---- generation ---------------------------------------------------------------------
 
-    def _prompt_ids(self, prompt: str | Sequence[int]) -> list[int]:
-        if isinstance(prompt, str):
+    def _prompt_ids(self, prompt: str | bytes | Sequence[int]) -> list[int]:
+        if isinstance(prompt, arguments.TEXT_TYPES):
             ids = self.tokenize(prompt, add_special=True, parse_special=True)
         else:
-            ids = self._check_tokens(prompt).tolist() if len(prompt) else []
+            ids = arguments.token_ids(prompt, self.n_vocab, "prompt token ids").tolist()
         if not ids:
             raise ContextError("empty prompt")
         if len(ids) >= self.n_ctx:
@@ -200,16 +210,14 @@ class LLM:
                  **sampling) -> Request:
         grammar = as_grammar(grammar, sampling.pop("response_format", None))
         params = SamplingParams.from_kwargs(**sampling)
-        n_probs = int(logprobs or 0) or params.n_probs
-        if n_probs < 0:
-            raise ContextError(f"logprobs must be >= 0, got {logprobs}")
+        n_probs = arguments.count("logprobs", 0 if logprobs is None else logprobs, error=SamplingError) or params.n_probs
         return Request(self, self._prompt_ids(prompt), check_max_tokens(max_tokens), check_stop(stop),
                        params, grammar=grammar, n_probs=n_probs, stats=stats, drafter=self.drafter)
 
     @staticmethod
     def _is_batch(prompt) -> bool:
         return isinstance(prompt, (list, tuple)) and len(prompt) > 0 and \
-            isinstance(prompt[0], (str, list, tuple, np.ndarray))
+            isinstance(prompt[0], (*arguments.TEXT_TYPES, list, tuple, np.ndarray))
 
     def stream_tokens(self, prompt: str | Sequence[int], max_tokens: int | None = 128,
                       stop: Sequence[str] = (), stats: GenerationStats | None = None, grammar=None,
@@ -227,6 +235,8 @@ class LLM:
         return _texts(self.stream_tokens(prompt, max_tokens, stop, stats, grammar, **sampling))
 
     def _run(self, prompts, max_tokens, stop, grammar, logprobs, sampling) -> list[Request]:
+        if "logprobs" in sampling:
+            raise SamplingError("generate() returns text only; ask generate_tokens() for logprobs")
         reqs = [self._request(p, max_tokens, stop, None, grammar, logprobs, **sampling) for p in prompts]
         self.engine.run(reqs)
         return reqs

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from ..errors import ModelError
 from .base import ArchSpec
+from .metadata_values import MetadataValues
 from .gemma3 import GEMMA3
 from .llama import LLAMA
 from .mixtral import MIXTRAL
@@ -26,7 +27,7 @@ def lookup(name: str, metadata: Mapping[str, Any] | None = None) -> ArchSpec:
     except KeyError:
         supported = ", ".join(sorted(REGISTRY))
         raise ModelError(f"architecture {name!r} is not supported (supported: {supported})") from None
-    if metadata and name in MOE_VARIANTS and int(metadata.get(f"{name}.expert_count", 0) or 0) > 0:
+    if metadata and name in MOE_VARIANTS and MetadataValues(name, metadata).integer("expert_count", 0) > 0:
         return MOE_VARIANTS[name]
     return spec
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..errors import ModelError
+from .hparam_limits import check_hparams
+from .metadata_values import MetadataValues
 
 ROPE_NORMAL = 0  # rotate (x[2i], x[2i+1])
 ROPE_NEOX = 2    # rotate (x[i], x[i + n_rot/2])
@@ -122,71 +124,78 @@ class ArchSpec:
         return f"{self.name}.{suffix}"
 
     def hparams(self, md: Mapping[str, Any]) -> dict:
-        """The native HParams dict (csrc/models/hparams.h) for a file's metadata."""
-
-        def get(suffix, default=None, required=False):
-            key = self.key(suffix)
-            if key in md:
-                return md[key]
-            if required:
-                raise ModelError(f"{self.name}: metadata key {key!r} is missing")
-            return default
-
-        n_embd = int(get("embedding_length", required=True))
-        n_head = int(get("attention.head_count", required=True))
-        head_dim_k = int(get("attention.key_length", n_embd // n_head))
+        """The native HParams dict (csrc/models/hparams.h) for a file's metadata, every value
+        checked (metadata_values.py, check_hparams); plus n_ctx_train, which the native side
+        ignores."""
+        v = MetadataValues(self.name, md)
+        n_embd = v.integer("embedding_length", lo=1, required=True)
+        n_head = v.integer("attention.head_count", lo=1, required=True)
+        if not v.has("attention.key_length") and n_embd % n_head:
+            raise v.fail("embedding_length", f"is not a multiple of {v.key('attention.head_count')} = "
+                         f"{n_head}, and no {v.key('attention.key_length')} gives the head size")
+        head_dim_k = v.integer("attention.key_length", n_embd // n_head, lo=1)
         tokens = md.get("tokenizer.ggml.tokens")
         hp = {
-            "n_vocab": int(get("vocab_size", len(tokens) if tokens is not None else 0)),
+            "n_vocab": v.integer("vocab_size", len(tokens) if isinstance(tokens, list) else 0, lo=1),
             "n_embd": n_embd,
-            "n_layer": int(get("block_count", required=True)),
+            "n_layer": v.integer("block_count", lo=1, required=True),
             "n_head": n_head,
-            "n_head_kv": int(get("attention.head_count_kv", n_head)),
+            "n_head_kv": v.integer("attention.head_count_kv", n_head, lo=1, hi=n_head),
             "head_dim_k": head_dim_k,
-            "head_dim_v": int(get("attention.value_length", head_dim_k)),
-            "n_ff": int(get("feed_forward_length", 0)),
-            "rms_eps": float(get("attention.layer_norm_rms_epsilon", 1e-5)),
-            "n_rot": int(get("rope.dimension_count", head_dim_k)),
+            "head_dim_v": v.integer("attention.value_length", head_dim_k, lo=1),
+            "n_ff": v.integer("feed_forward_length", 0),
+            "rms_eps": v.real("attention.layer_norm_rms_epsilon", 1e-5, positive=True, below=1.0),
+            "n_rot": v.integer("rope.dimension_count", head_dim_k, lo=2, hi=head_dim_k),
             "rope_mode": self.rope_mode,
-            "rope_base": float(get("rope.freq_base", 10000.0)),
+            # a base below 1 turns RoPE's decaying frequencies into growing ones (inf, then NaN)
+            "rope_base": v.real("rope.freq_base", 10000.0, minimum=1.0),
             "rope_scale": 1.0,
             "activation": self.activation,
             "embd_scale": 1.0,
             "attn_scale": 0.0,
-            "attn_softcap": float(get("attn_logit_softcapping", 0.0) or 0.0),
-            "final_softcap": float(get("final_logit_softcapping", 0.0) or 0.0),
+            "attn_softcap": v.real("attn_logit_softcapping", 0.0),
+            "final_softcap": v.real("final_logit_softcapping", 0.0),
             "sliding_window": 0,
             "layer_is_swa": [],
+            "n_ctx_train": v.integer("context_length", 0, lo=1),
         }
-        scaling = get("rope.scaling.type")
-        factor = get("rope.scaling.factor")
+        if hp["n_head"] % hp["n_head_kv"]:
+            raise v.fail("attention.head_count_kv", f"does not divide {v.key('attention.head_count')} = {n_head}")
+        if hp["n_rot"] % 2:
+            raise v.fail("rope.dimension_count", "is odd (RoPE rotates pairs)")
+        scaling = v.raw("rope.scaling.type")
+        factor = v.real("rope.scaling.factor", 0.0, below=1e6)
         if scaling == "linear" and factor:
-            hp["rope_scale"] = 1.0 / float(factor)
+            hp["rope_scale"] = 1.0 / factor
         elif scaling not in (None, "none", "linear"):
             raise ModelError(f"{self.name}: RoPE scaling {scaling!r} is not supported yet")
         hp["rope_base_swa"] = hp["rope_base"]
         hp["rope_scale_swa"] = hp["rope_scale"]
-        self._moe_hparams(get, hp)
+        self._moe_hparams(v, hp)
         if self.customize:
-            self.customize(md, hp)
+            try:
+                self.customize(md, hp)
+            except (TypeError, ValueError, ArithmeticError) as e:
+                raise ModelError(f"{self.name}: unusable architecture-specific metadata: {e}") from None
+        check_hparams(self.name, hp)
         return hp
 
-    def _moe_hparams(self, get, hp: dict) -> None:
-        n_expert = int(get("expert_count", 0) or 0)
+    def _moe_hparams(self, v: MetadataValues, hp: dict) -> None:
+        n_expert = v.integer("expert_count", 0)
         hp["n_expert"] = n_expert
         if n_expert == 0:
             return
-        n_used = int(get("expert_used_count", 0) or 0)
+        n_used = v.integer("expert_used_count", 0)
         if not 1 <= n_used <= n_expert:
             raise ModelError(f"{self.name}: expert_used_count {n_used} is not in 1..{n_expert}")
-        gating = int(get("expert_gating_func", 0) or 0) or self.expert_gating
+        gating = v.integer("expert_gating_func", 0) or self.expert_gating
         if gating not in (GATING_SOFTMAX, GATING_SIGMOID):
             raise ModelError(f"{self.name}: expert gating function {gating} is not supported")
         hp.update(n_expert_used=n_used, expert_gating=gating,
-                  expert_weights_norm=bool(get("expert_weights_norm", self.expert_weights_norm)),
-                  expert_weights_scale=float(get("expert_weights_scale", 0.0) or 1.0),
-                  expert_group_count=int(get("expert_group_count", 0) or 0),
-                  expert_group_used_count=int(get("expert_group_used_count", 0) or 0))
+                  expert_weights_norm=bool(v.raw("expert_weights_norm", self.expert_weights_norm)),
+                  expert_weights_scale=v.real("expert_weights_scale", 0.0) or 1.0,
+                  expert_group_count=v.integer("expert_group_count", 0),
+                  expert_group_used_count=v.integer("expert_group_used_count", 0))
 
     def tensor_names(self) -> dict:
         """The native TensorNames dict: role -> GGUF name (template). The FFN roles are all
@@ -200,13 +209,26 @@ class ArchSpec:
         return (*REQUIRED_ROLES, *ffn, *self.extra_required)
 
     def check_tensors(self, tensor_names: set[str], n_layer: int, n_expert: int = 0) -> None:
-        """Raise ModelError naming the first required tensor the file lacks."""
+        """Raise ModelError naming the first required tensor the file lacks, or a tensor of a
+        layer beyond block_count (a block count that disagrees with the file)."""
+        for name in tensor_names:
+            layer = _layer_of(name)
+            if layer is not None and layer >= n_layer:
+                raise ModelError(f"{self.name}: tensor {name!r} belongs to layer {layer}, but "
+                                 f"{self.key('block_count')} = {n_layer}")
         for role in self.required_roles(n_expert):
             template = GLOBAL_TENSORS.get(role) or LAYER_TENSORS[role]
             for il in (range(n_layer) if "{}" in template else [None]):
                 name = template.format(il) if il is not None else template
                 if name not in tensor_names:
                     raise ModelError(f"{self.name}: required tensor {name!r} is missing from the file")
+
+
+def _layer_of(tensor_name: str) -> int | None:
+    parts = tensor_name.split(".", 2)
+    if len(parts) == 3 and parts[0] == "blk" and parts[1].isascii() and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
 def sqrt_embd_scale(md: Mapping[str, Any], hp: dict) -> None:

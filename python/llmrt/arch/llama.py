@@ -5,13 +5,14 @@ into that order), grouped-query attention, an output head that may be tied to th
 """
 
 from .base import ACT_SILU, ArchSpec, LLAMA_HF_NAMES, ROPE_NORMAL
+from .metadata_values import MetadataValues
 
 
 def _llama_extras(md, hp):
     # Mistral-style GGUFs declare a sliding window for every layer.
-    window = md.get("llama.attention.sliding_window")
+    window = MetadataValues("llama", md).integer("attention.sliding_window", 0)
     if window:
-        hp["sliding_window"] = int(window)
+        hp["sliding_window"] = window
         hp["layer_is_swa"] = [1] * hp["n_layer"]
 
 

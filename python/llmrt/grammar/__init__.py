@@ -42,7 +42,14 @@ class Grammar:
     @classmethod
     def from_json_schema(cls, schema) -> "Grammar":
         from .json_schema import schema_to_gbnf
-        return cls.from_gbnf(schema_to_gbnf(schema))
+        try:
+            text = schema_to_gbnf(schema)
+        except GrammarError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as e:
+            # the schema is user data: whatever in it the converter trips over is a bad schema
+            raise GrammarError(f"JSON schema cannot be converted: {type(e).__name__}: {e}") from None
+        return cls.from_gbnf(text)
 
     @classmethod
     def json(cls) -> "Grammar":

@@ -16,6 +16,10 @@ from __future__ import annotations
 from ..errors import GrammarError
 
 MAX_CP = 0x10FFFF
+# Repetitions are expanded into copies of their body; this bounds the expanded grammar (elements
+# over all rules), so that x{99999999999} is an error instead of all memory.
+MAX_ELEMENTS = 1 << 20
+MAX_COUNT_DIGITS = 9
 
 
 class RuleSet:
@@ -24,6 +28,7 @@ class RuleSet:
         self.alts: list[list[list[tuple]] | None] = []   # None = referenced, not defined (yet)
         self.index: dict[str, int] = {}
         self.first_ref: dict[int, int] = {}              # rule id -> source offset of a reference
+        self.expanded = 0                                # elements repetitions have added
 
     def rule_id(self, name: str) -> int:
         rid = self.index.get(name)
@@ -169,7 +174,10 @@ class _Parser:
         if self.rules.alts[rid] is not None:
             self.fail(f"rule '{name}' is defined twice", start)
         self.rules.alts[rid] = []   # mark defined before the body (self references are fine)
+        body = self.pos
         self.rules.alts[rid] = self.alternates(name, nested=False)
+        if self.pos == body:
+            self.fail(f"rule '{name}' has an empty body (write \"\" to match the empty string)", start)
         self.skip_space(False)
         c = self.peek()
         if c == "\r":
@@ -279,6 +287,10 @@ class _Parser:
             if hi is not None and hi < lo:
                 self.fail("repetition {m,n} with n < m", self.pos - 1)
         body = seq[last_start:]
+        cost = len(body) * (lo + 1 if hi is None else max(hi, 1))
+        self.rules.expanded += cost
+        if self.rules.expanded > MAX_ELEMENTS:
+            self.fail(f"repetitions expand the grammar past {MAX_ELEMENTS} elements", self.pos - 1)
         del seq[last_start:]
         seq.extend(repeat(self.rules, name, body, lo, hi))
 
@@ -288,6 +300,8 @@ class _Parser:
             self.pos += 1
         if start == self.pos:
             self.fail("expected an integer")
+        if self.pos - start > MAX_COUNT_DIGITS:
+            self.fail(f"repetition count has more than {MAX_COUNT_DIGITS} digits", start)
         return int(self.src[start:self.pos])
 
 

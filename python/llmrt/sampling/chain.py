@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from ..arguments import is_integer
 from ..errors import SamplingError
 from .base import Candidates, Sampler, check, check_finite
 from .basic import XTC, Dist, Greedy, MinP, Temperature, TopK, TopNSigma, TopP, Typical, resolve_seed
-from .logit_bias import LogitBias
+from .logit_bias import LogitBias, bias_entries
 from .mirostat import Mirostat, MirostatV2
 from .penalties import DRY, BreakerTable, Penalties, sequence_breakers_from_strings
 
@@ -112,6 +114,7 @@ class SamplingParams:
 
     def validate(self) -> "SamplingParams":
         """Raise SamplingError for impossible values; return self."""
+        self._check_types()
         check_finite(top_p=self.top_p, min_p=self.min_p, typ_p=self.typ_p, temp=self.temp,
                      xtc_probability=self.xtc_probability, xtc_threshold=self.xtc_threshold,
                      dynatemp_range=self.dynatemp_range, dynatemp_exponent=self.dynatemp_exponent,
@@ -139,6 +142,34 @@ class SamplingParams:
             resolve_seed(self.seed)
         self.sampler_names()
         return self
+
+
+    def _check_types(self) -> None:
+        """Each field holds the kind of value its default has (ints may stand for floats), so the
+        range checks below compare numbers, not lists or arrays."""
+        for f in dataclasses.fields(self):
+            v, default = getattr(self, f.name), f.default
+            if isinstance(default, bool):
+                ok = isinstance(v, (bool, np.bool_)) or (is_integer(v) and v in (0, 1))
+            elif f.name == "seed":
+                ok = v is None or is_integer(v)   # resolve_seed checks its range
+            elif isinstance(default, int):   # counts and windows, as C ints in llama.cpp
+                ok = is_integer(v) and -2**31 <= v < 2**31
+            elif isinstance(default, float):
+                ok = isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
+            elif isinstance(default, tuple):   # dry_sequence_breakers, samplers
+                ok = (isinstance(v, str) and f.name == "samplers") or \
+                    (isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v))
+            else:   # logit_bias: None is no bias; LogitBias checks the entries
+                if v is None:
+                    self.logit_bias = {}
+                ok = v is None or isinstance(v, (dict, list, tuple))
+            kind = _KIND.get(dict if f.name == "logit_bias" else type(default), "a list of strings")
+            check(ok, f"{f.name} must be {kind}, got {v!r}")
+
+
+_KIND = {bool: "a bool", int: "a 32-bit integer", float: "a number", type(None): "an integer or None",
+         dict: "a dict or a list of (token, bias) pairs"}
 
 
 class SamplerChain:
@@ -212,7 +243,7 @@ def build_chain(params: SamplingParams | None = None, n_vocab: int | None = None
     params = (params or SamplingParams()).validate()
     seed = resolve_seed(params.seed)
     names = params.sampler_names()
-    bias = dict(params.logit_bias)
+    bias = dict(bias_entries(params.logit_bias))
     if params.ignore_eos:
         for t in eog_tokens:
             bias[int(t)] = -np.inf

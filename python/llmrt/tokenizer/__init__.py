@@ -10,6 +10,7 @@ bpe.py, with the pre-tokenizer named by tokenizer.ggml.pre: pretokenize.py).
 
 from __future__ import annotations
 
+from ..arguments import is_integer, token_ids
 from ..errors import TokenizerError
 from . import pretokenize
 from .bpe import BPETokenizer
@@ -140,9 +141,7 @@ class Tokenizer:
                          unparse_special: bool = False) -> bytes:
         """llama_detokenize(ids, remove_special, unparse_special), as bytes."""
         v = self.vocab
-        ids = list(ids)
-        for tid in ids:
-            self._check_id(tid)
+        ids = token_ids(ids, v.n_vocab, error=TokenizerError).tolist()
         strip_space = v.add_space_prefix
         if remove_special and v.add_bos and ids and ids[0] == v.bos_id:
             strip_space = False
@@ -171,6 +170,8 @@ class Tokenizer:
         return StreamingDetokenizer(self, remove_special, unparse_special)
 
     def _check_id(self, tid) -> None:
+        if not is_integer(tid):
+            raise TokenizerError(f"token id must be an integer, got {tid!r}")
         if not 0 <= tid < self.vocab.n_vocab:
             raise TokenizerError(f"token id {tid} out of range [0, {self.vocab.n_vocab})")
 

@@ -122,13 +122,13 @@ class Vocab:
         for attr, key in keys.items():
             if getattr(self, attr) >= n:  # default out of range -> disabled
                 setattr(self, attr, -1)
-            v = md.get(_KEY + key)
-            if v is not None and 0 <= int(v) < n:
-                setattr(self, attr, int(v))
+            v = _token_id(md, _KEY + key)
+            if v is not None and 0 <= v < n:
+                setattr(self, attr, v)
         for name in self.fim:
-            v = md.get(f"{_KEY}{name}_token_id")
-            if v is not None and 0 <= int(v) < n:
-                self.fim[name] = int(v)
+            v = _token_id(md, f"{_KEY}{name}_token_id")
+            if v is not None and 0 <= v < n:
+                self.fim[name] = v
         add_bos = md.get(_KEY + "add_bos_token")
         add_eos = md.get(_KEY + "add_eos_token")
         # BPE pre-tokenizers may default add_bos to true (llama3, tekken, ...), so the final
@@ -208,3 +208,14 @@ class Vocab:
         if i is None:
             raise TokenizerError(f"vocabulary has no token for byte 0x{b:02X}")
         return i
+
+
+def _token_id(md: dict, key: str) -> int | None:
+    """A special token id from the metadata (None when absent); ids outside the vocabulary are
+    the caller's to ignore, as llama.cpp does, but a value that is no integer is an error."""
+    v = md.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TokenizerError(f"metadata key {key!r} = {v!r} is not a token id")
+    return int(v)
