@@ -27,6 +27,9 @@ def add_parser(sub) -> None:
     p.add_argument("--alias", default=None, help="the model's name in the API (default: the file's name)")
     p.add_argument("--max-queue", type=int, default=256,
                    help="requests waiting for a slot before new ones get 503")
+    p.add_argument("--draft", choices=["lookup"], default=None,
+                   help="speculative decoding: lookup = prompt lookup (drafts copied from the context)")
+    p.add_argument("--n-draft", type=int, default=8, help="most draft tokens checked per step")
     p.add_argument("--shutdown-timeout", type=float, default=DEFAULT_SHUTDOWN_TIMEOUT_S,
                    help="seconds SIGTERM lets running requests finish")
     p.set_defaults(func=cmd_serve)
@@ -47,7 +50,8 @@ def cmd_serve(args) -> int:
     path = models.resolve(args.model or models.DEFAULT_MODEL, filename=args.file)
     # Sequence ids: the running requests plus as many cached prefixes again (at most 64).
     llm = LLM(path, n_ctx=args.ctx_size, n_threads=args.threads, n_batch=args.batch_size,
-              n_parallel=args.parallel, n_seq_max=min(64, 2 * args.parallel), context_shift=False)
+              n_parallel=args.parallel, n_seq_max=min(64, 2 * args.parallel), context_shift=False,
+              draft=args.draft, n_draft=args.n_draft)
     app = create_app(llm, model_name=args.alias, api_key=args.api_key or os.environ.get("LLMRT_API_KEY"),
                      max_queue=args.max_queue)
     print(f"llmrt: serving {path.name} as {app.state.server.model_name!r} on http://{args.host}:{args.port} "
