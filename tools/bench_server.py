@@ -137,7 +137,9 @@ def servers(args, path: Path):
         port = free_port()
         out.append(("llama-cpp-python", [sys.executable, "-m", "llama_cpp.server", "--model", str(path),
                                          "--port", str(port), "--n_ctx", str(args.ctx // args.parallel),
-                                         "--n_threads", str(args.threads)], port, None))
+                                         "--n_threads", str(args.threads),
+                                         # by default a new request stops the one streaming
+                                         "--interrupt_requests", "False"], port, None))
     except ImportError:
         print("llama-cpp-python's server is not installed: skipped", file=sys.stderr)
     return out
