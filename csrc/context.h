@@ -1,4 +1,4 @@
-// KV storage + decode(batch) -> logits (DESIGN.md, "The native context").
+// KV storage + decode(batch) -> logits (docs/architecture.md, "The boundary").
 // Python owns the policy: it writes cell_pos / cell_seqs (which cells hold which position of
 // which sequences) and passes, for every token of a batch, the cell its K/V goes to. This class
 // checks those claims, writes K/V and runs the forward pass.

@@ -17,7 +17,7 @@ MARGIN = 0.5
 PROMPTS = ["The capital of France is", "1, 2, 3, 4, 5,",
            "Once upon a time, in a small village by the sea, there lived",
            "def add(a, b):\n    return"]
-# eight different prompts of different lengths, for the "8 generated together"
+# eight different prompts of different lengths, generated together
 PROMPTS8 = PROMPTS + ["The three primary colours are", "Water boils at a temperature of",
                       "My favourite book is", "Q: What is 7 times 6?\nA:"]
 

@@ -6,7 +6,7 @@ matmul; a perturbation as small as a different float summation order flips one r
 somewhere and the flip cascades through the layers. llmrt disagrees with itself by that much:
 its batched prefill kernel and its per-token kernel (same arithmetic, different summation
 order) give logits up to ~2.8% of the logit range apart, its scalar and AVX2 paths up to ~3.5%
-(measured on SmolLM2; see the foundation issue's closing note). Two independent
+(measured on SmolLM2). Two independent
 implementations cannot agree more tightly than that noise floor, so the bounds are set on the
 distribution just above it:
   - argmax must agree wherever llama.cpp's top-2 margin exceeds MARGIN logits,

@@ -1,4 +1,4 @@
-// pybind11 glue only: type conversion and GIL release, no logic (DESIGN.md). One file per area.
+// pybind11 glue only: type conversion and GIL release, no logic (docs/architecture.md). One file per area.
 #pragma once
 #include <pybind11/pybind11.h>
 

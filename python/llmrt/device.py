@@ -15,7 +15,7 @@ from .errors import DeviceError
 
 DEVICES = ("auto", "cpu", "cuda")
 
-# Becomes True when the native Context can run the decoder on the GPU (issue 11).
+# Becomes True when the native Context can run the decoder on the GPU.
 CUDA_FORWARD_PASS = False
 
 

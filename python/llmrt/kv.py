@@ -1,6 +1,6 @@
 """KV-cache slot manager: which cell holds which position of which sequences.
 
-The native context (DESIGN.md, "The native context") owns K/V storage and two arrays this class
+The native context (docs/architecture.md, "The boundary") owns K/V storage and two arrays this class
 reads and writes in place: `cell_pos` (int32, -1 = empty) and `cell_seqs` (uint64 bitmask of the
 sequences that own the cell). A token attends to every cell holding its sequence's bit at a
 position <= its own. Everything here is policy in the manner of llama.cpp's unified KV cache:
