@@ -31,7 +31,7 @@ from .generation import (Completion, GenerationStats, Request, TokenEvent, check
 from .gguf_file import GGUFFile
 from .model_file_checks import check_model_file
 from .sampling import SamplingParams
-from .speculative import make_drafter
+from .speculative import DraftModel, check_same_vocabulary, make_drafter
 
 DEFAULT_N_BATCH = 512
 
@@ -74,8 +74,9 @@ class LLM:
     (8 rows for the AVX2 kernels, 16 for AVX-512 VNNI) that they read faster, as llama.cpp's CPU
     repack buffers do (the copies replace the file's pages in memory); None: on unless the
     environment sets LLMRT_REPACK=0. draft: speculative decoding, "lookup" (prompt lookup: the
-    sequence's last n-gram found earlier proposes what followed it) or None; n_draft: the most
-    tokens checked per step."""
+    sequence's last n-gram found earlier proposes what followed it), a smaller model with the same
+    vocabulary (path, alias or LLM) that drafts greedily, or None; n_draft: the most tokens
+    checked per step."""
 
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
@@ -120,7 +121,11 @@ class LLM:
         self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
         self.engine = Engine(self, n_parallel=n_parallel, n_batch=self.n_batch,
                              context_shift=context_shift, n_keep=n_keep)
-        self.drafter = make_drafter(draft, n_draft)
+        self.drafter = make_drafter(draft, n_draft, lambda spec: LLM(
+            spec, n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch, n_seq_max=n_seq_max,
+            n_parallel=n_parallel, kv_type=kv_type, repack=repack))
+        if isinstance(self.drafter, DraftModel):
+            check_same_vocabulary(self, self.drafter.llm)
 
     def __repr__(self) -> str:
         return f"LLM({str(self.model_path)!r}, architecture={self.architecture!r}, n_ctx={self.n_ctx})"

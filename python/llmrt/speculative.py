@@ -50,13 +50,62 @@ class PromptLookup:
                 return seq[start:start + k].tolist()
         return []
 
+    def propose_many(self, asks: list) -> list[list[int]]:
+        return [self.propose(tokens, limit) for tokens, limit in asks]
 
-def make_drafter(draft, n_draft: int):
-    """LLM(draft=...): None, "lookup", or an object with propose(tokens, limit)."""
+
+class DraftModel:
+    """A smaller model with the same vocabulary guesses greedily. Every speculating request gets
+    a draft request in the draft model's own engine each step, all of them decoded together;
+    the draft engine's prefix cache keeps each request's context, so a step prefills only the
+    tokens since the last one (the accepted draft and the correction) before drafting."""
+
+    name = "draft"
+
+    def __init__(self, llm, n_draft: int = 8):
+        from .sampling import SamplingParams
+
+        if n_draft < 1:
+            raise ValueError("n_draft must be >= 1")
+        self.llm = llm
+        self.n_draft = n_draft
+        # greedy, nothing else: a point-mass draft keeps the target's sampling exact
+        self.params = SamplingParams(temp=0.0, top_k=0, top_p=1.0, min_p=0.0, penalty_last_n=0)
+
+    def propose_many(self, asks: list) -> list[list[int]]:
+        from .errors import LLMRTError
+        from .generation import Request
+
+        reqs = [Request(self.llm, list(tokens), min(limit, self.n_draft), (), self.params)
+                for tokens, limit in asks]
+        try:
+            self.llm.engine.run(reqs)
+        except LLMRTError:
+            return [[] for _ in asks]   # no draft this step (the draft cache is full, say)
+        return [r.generated for r in reqs]
+
+
+def check_same_vocabulary(target, draft) -> None:
+    from .errors import ModelError
+
+    t, d = target.tokenizer, draft.tokenizer
+    sample = range(0, t.n_vocab, max(1, t.n_vocab // 512))
+    if t.n_vocab != d.n_vocab or any(t.token_text(i) != d.token_text(i) for i in sample):
+        raise ModelError(f"the draft model's vocabulary ({d.n_vocab} tokens) is not the target's "
+                         f"({t.n_vocab}): speculative decoding needs one tokenizer")
+
+
+def make_drafter(draft, n_draft: int, load_model=None):
+    """LLM(draft=...): None, "lookup", an object with propose_many(asks), or a model (path or
+    alias, loaded with load_model; an LLM as it is) to draft with."""
     if draft is None:
         return None
     if draft == "lookup":
         return PromptLookup(n_draft)
-    if hasattr(draft, "propose"):
+    if hasattr(draft, "propose_many"):
         return draft
-    raise ValueError(f"draft must be None, 'lookup' or a drafter, not {draft!r}")
+    if hasattr(draft, "engine"):
+        return DraftModel(draft, n_draft)
+    if load_model is not None:
+        return DraftModel(load_model(draft), n_draft)
+    raise ValueError(f"draft must be None, 'lookup', a drafter or a model, not {draft!r}")
