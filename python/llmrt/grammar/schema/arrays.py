@@ -75,7 +75,7 @@ def _array_seq(elems, tail, lo, hi) -> str:
 def _counted(em, a: M.Arr, contains) -> str:
     c_node, c_lo, c_hi = contains
     hi = a.max_items
-    cap = max(len(a.prefix), a.min_items) if hi is None else hi
+    cap = max(len(a.prefix), a.min_items, 1) if hi is None else hi
     c_cap = c_lo if c_hi is None else c_hi
     if (cap + 1) * (c_cap + 1) > MAX_STATES:
         raise Undecidable("contains with too many counted states")

@@ -40,9 +40,9 @@ def num_expr(em, a: Num) -> str:
     if a.mult:
         return _multiple(em, a)
     if a.nonint:
-        if a.lo is not None or a.hi is not None:
-            raise Undecidable("a non-integer number with bounds")
-        return 'int-body "." [0-9]* [1-9] [0-9]*'
+        if a.lo is None and a.hi is None:
+            return 'int-body "." [0-9]* [1-9] [0-9]*'
+        return interval(em, a.lo, a.lo_x, a.hi, a.hi_x, None, nonint=True)
     if a.integer:
         lo, hi = int_bounds(a)
         if lo is None and hi is None:
@@ -139,11 +139,19 @@ def _with_fraction(em, int_part: str, lo, hi, left) -> str | None:
     return " | ".join(f"({x})" for x in out) if out else None
 
 
-def _nonneg(em, lo: Decimal, lo_x: bool, hi, hi_x: bool, left) -> list[str]:
-    """Alternatives for x >= 0 within [lo, hi] (hi None: unbounded), no sign."""
+def _nonneg(em, lo: Decimal, lo_x: bool, hi, hi_x: bool, left, nonint=False) -> list[str]:
+    """Alternatives for x >= 0 within [lo, hi] (hi None: unbounded), no sign. nonint: only
+    numbers with a non-zero fraction."""
     li = math.floor(lo)
     lfrac = (_frac_digits(lo), lo_x)
     any_frac = "" if left == 0 else ' ("." [0-9]+)?' if left is None else f' ("." [0-9]{{1,{left}}})?'
+    no_frac = None
+    if nonint:
+        if left is not None:
+            raise Undecidable("a non-integer number with multipleOf")
+        any_frac = ' "." [0-9]* [1-9] [0-9]*'
+        lfrac = lfrac if lfrac[0] else ("", True)
+        no_frac = ("", True)
     out = []
     if hi is None:
         out.append(f"({int_range_gbnf(li + 1, None)}){any_frac}")
@@ -156,23 +164,24 @@ def _nonneg(em, lo: Decimal, lo_x: bool, hi, hi_x: bool, left) -> list[str]:
     if li + 1 <= hi_i - 1:
         out.append(f"({int_range_gbnf(li + 1, hi_i - 1)}){any_frac}")
     out.append(_with_fraction(em, f'"{li}"', lfrac, None, left))
-    out.append(_with_fraction(em, f'"{hi_i}"', None, hfrac, left))
+    out.append(_with_fraction(em, f'"{hi_i}"', no_frac, hfrac, left))
     return [x for x in out if x]
 
 
-def interval(em, lo, lo_x, hi, hi_x, left) -> str:
-    """Decimals (no exponent) within the bounds; `left`: most fraction digits (None = any)."""
+def interval(em, lo, lo_x, hi, hi_x, left, nonint=False) -> str:
+    """Decimals (no exponent) within the bounds; `left`: most fraction digits (None = any);
+    nonint: only numbers that are not integers."""
     alts = []
     if hi is None or hi > 0 or (hi == 0 and not hi_x):
         if lo is None or lo < 0:
-            alts += _nonneg(em, Decimal(0), False, hi, hi_x, left)
+            alts += _nonneg(em, Decimal(0), False, hi, hi_x, left, nonint)
         else:
-            alts += _nonneg(em, lo, lo_x, hi, hi_x, left)
+            alts += _nonneg(em, lo, lo_x, hi, hi_x, left, nonint)
     if lo is None or lo < 0:
         if hi is not None and hi < 0:
-            neg = _nonneg(em, -hi, hi_x, None if lo is None else -lo, lo_x, left)
+            neg = _nonneg(em, -hi, hi_x, None if lo is None else -lo, lo_x, left, nonint)
         else:
-            neg = _nonneg(em, Decimal(0), True, None if lo is None else -lo, lo_x, left)
+            neg = _nonneg(em, Decimal(0), True, None if lo is None else -lo, lo_x, left, nonint)
         alts += [f'"-" ({x})' for x in neg]
     return " | ".join(f"({x})" for x in alts) if alts else em.NEVER
 
