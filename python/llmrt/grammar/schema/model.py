@@ -196,7 +196,18 @@ def union(nodes) -> Node:
         if n.is_any():
             return ANY
         atoms.extend(n.atoms)
-    return node(atoms)
+    return node(_merge_value_sets(atoms))
+
+
+def _merge_value_sets(atoms) -> list:
+    """Atoms that are nothing but a value set of one kind become one atom (large enums)."""
+    out, sets = [], {}
+    for a in atoms:
+        if isinstance(a, (Num, Str)) and a.values is not None and replace(a, values=None).unconstrained():
+            sets.setdefault(type(a), set()).update(a.values)
+        else:
+            out.append(a)
+    return out + [cls(values=frozenset(v)) for cls, v in sets.items()]
 
 
 # ---- intersection ------------------------------------------------------------------------

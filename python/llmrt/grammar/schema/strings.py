@@ -140,9 +140,7 @@ def str_expr(em, a: Str) -> str:
 
 
 def _class_escape(c: str) -> str:
-    if c in "\\]^-[\"":
-        return "\\" + c
-    if ord(c) < 0x20 or ord(c) == 0x7F:
+    if c in "\\]^-[\"" or ord(c) < 0x20 or ord(c) == 0x7F:
         return f"\\x{ord(c):02X}"
     return c
 
