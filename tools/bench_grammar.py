@@ -1,7 +1,17 @@
-"""Per-token grammar cost: mask computation along the tokenization of real JSON documents.
+"""Grammar benchmarks.
 
     PYTHONPATH=python python3 tools/bench_grammar.py [--model PATH ...]
+    PYTHONPATH=python python3 tools/bench_grammar.py --suite     # JSON Schema Test Suite
+    PYTHONPATH=python python3 tools/bench_grammar.py --corpus    # real-world schemas
 
+--suite compiles every draft 2020-12 group of the JSON Schema Test Suite (tests/data/
+json_schema_suite/, groups with remote refs skipped) with llmrt and, when installed (the `dev`
+extra), llguidance and XGrammar, and checks every instance (compact and default separators;
+accepted if either is): compiled / unsupported groups, unsound (invalid instances accepted),
+incomplete (valid instances rejected), median and worst compile ms (best of 3 per group). --corpus compiles the
+schemas of tests/data/schema_corpus/ with each.
+
+Default mode: per-token mask cost along the tokenization of real JSON documents.
 For each model tokenizer and grammar (generic JSON, a JSON schema) it feeds the tokens of a set
 of JSON documents through a matcher, timing allowed_mask() + accept() per token. "cold" is the
 first pass (transition table and mask cache empty: a new grammar's first request); "warm" is a
@@ -68,10 +78,96 @@ def run(tok, grammar, docs):
     return np.array(times) * 1e3, np.array(first_use or [0.0]) * 1e3
 
 
+def peers():
+    """(name, compile(schema) -> compiled, accepts(compiled, text) -> bool) per implementation."""
+    out = [("llmrt", Grammar.from_json_schema, lambda g, s: g.accepts(s))]
+    try:
+        import llguidance as llg
+
+        class ByteTokens:      # one token per byte, so a matcher walks raw text
+            eos_token_id, bos_token_id = 256, None
+            tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
+            special_token_ids = [256]
+
+            def __call__(self, b):
+                return list(b)
+        tok = llg.LLTokenizer(llg.TokenizerWrapper(ByteTokens()))
+
+        def llg_compile(schema):
+            g = llg.LLMatcher.grammar_from_json_schema(schema if isinstance(schema, dict)
+                                                       else json.dumps(schema))
+            is_error, msgs = llg.LLMatcher.validate_grammar_with_warnings(g, tok)
+            if is_error:
+                raise ValueError(msgs)
+            return g
+
+        def llg_accepts(g, text):
+            m = llg.LLMatcher(tok, g, log_level=0)
+            return bool(m.consume_tokens(list(text.encode()))) and not m.is_error() and m.is_accepting()
+        out.append(("llguidance", llg_compile, llg_accepts))
+    except ImportError:
+        pass
+    try:
+        import xgrammar as xgr
+        from xgrammar.testing import _is_grammar_accept_string
+
+        def xgr_compile(schema):     # strict_mode=False: JSON Schema's own defaults
+            return xgr.Grammar.from_json_schema(json.dumps(schema), strict_mode=False)
+        out.append((f"xgrammar {getattr(xgr, '__version__', '')}".strip(), xgr_compile,
+                    lambda g, s: _is_grammar_accept_string(g, s)))
+    except ImportError:
+        pass
+    return out
+
+
+def suite():
+    import statistics
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+    from test_json_schema_suite import run_suite
+    print(f"{'implementation':18} {'groups':>6} {'compiled':>8} {'unsupported':>11} {'unsound':>7} "
+          f"{'incomplete':>10} {'median ms':>9} {'worst ms':>8}")
+    for name, comp, acc in peers():
+        r = run_suite(comp, acc, repeat=3)
+        ms = r["compile_ms"] or [0.0]
+        print(f"{name:18} {r['groups']:6d} {r['compiled']:8d} {r['refused']:11d} {r['unsound']:7d} "
+              f"{r['incomplete']:10d} {statistics.median(ms):9.2f} {max(ms):8.1f}")
+
+
+def corpus():
+    import glob
+    import statistics
+    files = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                          "schema_corpus", "*.json")))
+    print(f"{'implementation':18} {'schemas':>7} {'compiled':>8} {'%':>6} {'median ms':>9} {'worst ms':>8}")
+    for name, comp, _ in peers():
+        ms = []
+        for f in files:
+            with open(f, encoding="utf-8") as fh:
+                schema = json.load(fh)
+            t0 = time.perf_counter()
+            try:
+                comp(schema)
+            except Exception:        # noqa: BLE001 - a refusal of any kind counts as one
+                continue
+            ms.append((time.perf_counter() - t0) * 1e3)
+        ms_ = ms or [0.0]
+        print(f"{name:18} {len(files):7d} {len(ms):8d} {100 * len(ms) / len(files):6.1f} "
+              f"{statistics.median(ms_):9.2f} {max(ms_):8.1f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", action="append")
+    ap.add_argument("--suite", action="store_true", help="JSON Schema Test Suite, llmrt and peers")
+    ap.add_argument("--corpus", action="store_true", help="real-world schemas, llmrt and peers")
     args = ap.parse_args()
+    if args.suite or args.corpus:
+        if args.suite:
+            suite()
+        if args.corpus:
+            corpus()
+        return
     docs, deep = documents()
     print(f"{'model':34} {'grammar':8} {'tokens':>6} {'cold ms/tok':>11} {'warm ms/tok':>11} "
           f"{'warm p99':>8} {'new states':>10} {'first-use ms':>12} {'max':>6} {'index s':>7}")
