@@ -3,13 +3,16 @@
     PYTHONPATH=python python3 tools/bench_grammar.py [--model PATH ...]
     PYTHONPATH=python python3 tools/bench_grammar.py --suite     # JSON Schema Test Suite
     PYTHONPATH=python python3 tools/bench_grammar.py --corpus    # real-world schemas
+    PYTHONPATH=python python3 tools/bench_grammar.py --decode smollm2-135m
 
 --suite compiles every draft 2020-12 group of the JSON Schema Test Suite (tests/data/
 json_schema_suite/, groups with remote refs skipped) with llmrt and, when installed (the `dev`
 extra), llguidance and XGrammar, and checks every instance (compact and default separators;
 accepted if either is): compiled / unsupported groups, unsound (invalid instances accepted),
 incomplete (valid instances rejected), median and worst compile ms (best of 3 per group). --corpus compiles the
-schemas of tests/data/schema_corpus/ with each.
+schemas of tests/data/schema_corpus/ with each. --decode times greedy decoding of one model
+unconstrained, under generic JSON and under HEAVY (30 properties: enums, patterns, bounded
+numbers, nested arrays), each grammar twice (first: masks computed as met; then cached).
 
 Default mode: per-token mask cost along the tokenization of real JSON documents.
 For each model tokenizer and grammar (generic JSON, a JSON schema) it feeds the tokens of a set
@@ -43,6 +46,41 @@ SCHEMA = {"type": "object", "properties": {
                                                  "zip": {"type": "string", "pattern": "^[0-9]{5}$"}},
                 "required": ["city"]}},
     "required": ["name", "age"]}
+
+
+_ENUMS = {f"e{i}": {"enum": [f"v{i}{j}" for j in range(6)]} for i in range(10)}
+_PATTERNS = {"id": "^[A-Z]{3}-[0-9]{4}$", "zip": "^[0-9]{5}$", "phone": "^\\+[0-9]{6,12}$",
+             "sku": "^[a-z]{2}[0-9]{3}[a-z]?$", "code": "^(AA|BB|CC)-[0-9]{2}$"}
+HEAVY = {"type": "object", "properties": {
+    **_ENUMS,
+    **{k: {"type": "string", "pattern": p} for k, p in _PATTERNS.items()},
+    **{f"n{i}": {"type": "integer", "minimum": -i * 10, "maximum": 100 + i} for i in range(5)},
+    **{f"x{i}": {"type": "number", "minimum": 0, "exclusiveMaximum": 1 + i} for i in range(3)},
+    "tags": {"type": "array", "items": {"enum": ["a", "b", "c"]}, "maxItems": 4},
+    "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "integer"},
+                                          "maxItems": 3}, "maxItems": 3},
+    "parts": {"type": "array", "maxItems": 3, "items": {"type": "object", "properties": {
+        "kind": {"enum": ["bolt", "nut"]}, "size": {"type": "integer", "minimum": 1, "maximum": 20}},
+        "required": ["kind", "size"], "additionalProperties": False}},
+    "ranks": {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 1, "maxItems": 3},
+    "name": {"type": "string", "maxLength": 20}, "ok": {"type": "boolean"},
+    "note": {"type": ["string", "null"], "maxLength": 30}},
+    "additionalProperties": False}
+HEAVY["required"] = list(HEAVY["properties"])
+
+
+def decode(model):
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from bench_extras import decode_rate
+    llm = llmrt.LLM(model)
+    free, _ = decode_rate(llm, None, 256)
+    print(f"{'grammar':14} {'tokens':>6} {'first tok/s':>11} {'cached tok/s':>12} {'ratio':>6}   "
+          f"(unconstrained {free:.1f} tok/s)")
+    for name, g in [("json", Grammar.json()), ("heavy schema", Grammar.from_json_schema(HEAVY))]:
+        cold, toks = decode_rate(llm, g, 256)
+        warm, toks = decode_rate(llm, g, 256)
+        print(f"{name:14} {len(toks):6d} {cold:11.1f} {warm:12.1f} {warm / free:6.2f}")
 
 
 def documents():
@@ -161,7 +199,11 @@ def main():
     ap.add_argument("--model", action="append")
     ap.add_argument("--suite", action="store_true", help="JSON Schema Test Suite, llmrt and peers")
     ap.add_argument("--corpus", action="store_true", help="real-world schemas, llmrt and peers")
+    ap.add_argument("--decode", metavar="MODEL", help="decode tok/s: free, json, heavy schema")
     args = ap.parse_args()
+    if args.decode:
+        decode(args.decode)
+        return
     if args.suite or args.corpus:
         if args.suite:
             suite()
