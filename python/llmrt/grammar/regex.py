@@ -2,7 +2,7 @@
 
 Supported: literals, escapes (\\d \\w \\s \\D \\W \\S, \\n \\t \\r \\f \\v, \\uHHHH, escaped
 punctuation), classes [...] with ranges and negation, `.` (anything but newline, as Python's
-re), groups (...) and (?:...), `|`, quantifiers * + ? {m} {m,} {m,n} (lazy `?` accepted; it does
+re), groups (...), (?:...) and (?<name>...), `|`, quantifiers * + ? {m} {m,} {m,n} (lazy `?` accepted; it does
 not change the language), `^` at the start and `$` at the end. Anything else (lookaround,
 backreferences, word boundaries, flags) raises GrammarError naming it.
 
@@ -141,6 +141,11 @@ class _RegexParser:
             self.i += 1
             if self.p.startswith("?:", self.i):
                 self.i += 2
+            elif self.p.startswith("?<", self.i) and self.p[self.i + 2:self.i + 3] not in ("=", "!", ""):
+                end = self.p.find(">", self.i)          # a named group: (?<name>...)
+                if end < 0:
+                    self.fail("unterminated group name")
+                self.i = end + 1
             elif self.peek() == "?":
                 self.fail("lookaround, named groups and inline flags are not supported")
             inner = self.alternation()

@@ -26,7 +26,8 @@ def compile_schema(schema, strict: bool = False, any_order: bool = False):
             raise GrammarError(f"JSON schema is not valid JSON: {e}") from None
     try:
         node, builder = build(schema, strict)
-        return to_gbnf(node, builder.recursive, any_order), builder.warnings
+        text, warnings = to_gbnf(node, builder.recursive, any_order)
+        return text, builder.warnings + warnings
     except RecursionError:
         raise GrammarError("JSON schema: nested too deeply to compile") from None
 

@@ -55,6 +55,7 @@ class Emitter:
         self._keep: list = []          # nodes whose id() is a memo key stay alive
         self.recursive = recursive
         self.any_order = any_order
+        self.warnings: list[str] = []
         self._n = 0
 
     def reserve(self, hint: str) -> str:
@@ -118,9 +119,10 @@ class Emitter:
         return "\n".join(lines) + "\n" + PRIMITIVES
 
 
-def to_gbnf(node, recursive: dict, any_order: bool = False) -> str:
+def to_gbnf(node, recursive: dict, any_order: bool = False):
+    """(GBNF text, warnings)."""
     if not isinstance(node, M.Ref) and node.empty:
         raise GrammarError("JSON schema: the schema matches no value")
     em = Emitter(recursive, any_order)
     top = em.node(node, "root")
-    return em.gbnf(top)
+    return em.gbnf(top), em.warnings

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-MAX_ATOMS = 64
+MAX_ATOMS = 256
 
 
 class Undecidable(Exception):
@@ -399,15 +399,37 @@ _PY_RE: dict = {}
 
 
 def pattern_search(pattern: str, s: str) -> bool:
-    """ECMA-262 search semantics, approximated by Python's re in ASCII mode."""
+    """ECMA-262 search semantics, approximated by Python's re in ASCII mode (with `$` meaning
+    the end of the string, not also before a final newline)."""
     rx = _PY_RE.get(pattern)
     if rx is None:
         try:
-            rx = re.compile(pattern, re.ASCII)
+            rx = re.compile(_ecma_dollar(pattern), re.ASCII)
         except re.error as e:
             raise Undecidable(f"pattern {pattern!r} is not a supported regex: {e}") from None
         _PY_RE[pattern] = rx
     return rx.search(s) is not None
+
+
+def _ecma_dollar(p: str) -> str:
+    out, i, in_class = [], 0, False
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            out.append(p[i:i + 2])
+            i += 2
+            continue
+        if c == "[":
+            in_class = True
+        elif c == "]":
+            in_class = False
+        if c == "(" and not in_class and p.startswith("(?<", i) and p[i + 3:i + 4] not in "=!":
+            out.append("(?P<")          # ECMA's named group
+            i += 3
+            continue
+        out.append("\\Z" if c == "$" and not in_class else c)
+        i += 1
+    return "".join(out)
 
 
 def num_ok(a: Num, v: Decimal) -> bool:

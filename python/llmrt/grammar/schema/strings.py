@@ -122,8 +122,14 @@ def str_expr(em, a: Str) -> str:
         if pats or fmts or lengths:
             raise Undecidable("excluded strings combined with pattern, format or length")
         return not_strings(excluded)
-    if len(pats) + len(fmts) > 1 or ((pats or fmts) and lengths):
-        raise Undecidable("more than one of pattern/format/length on one string")
+    if fmts and (pats or lengths):     # format is an annotation: the assertions win
+        em.warnings.append(f"format {fmts[0]!r} not asserted beside pattern/length")
+        fmts = []
+    if pats and lengths:
+        pats = [_with_lengths(pats[0], a.min_len, a.max_len)]
+        lengths = False
+    if len(pats) > 1:
+        raise Undecidable("more than one pattern on one string")
     if pats:
         try:
             return '"\\"" ' + regex_to_gbnf_body(pats[0]) + ' "\\""'
@@ -137,6 +143,40 @@ def str_expr(em, a: Str) -> str:
         return "string-body"
     rep = f"{{{a.min_len},}}" if a.max_len is None else f"{{{a.min_len},{a.max_len}}}"
     return f'"\\"" char{rep} "\\""'
+
+
+_ONE_REPEAT = re.compile(r"\^(\[(?:\\.|[^\]\\])*\]|\\.|[^\\\[\](){}|*+?.^$])"
+                         r"(?:([*+])|\{(\d+)(?:(,)(\d*))?\})\$")
+
+
+def _with_lengths(p: str, lo: int, hi) -> str:
+    """A pattern equal to p restricted to lengths lo..hi: p itself when its matches already
+    satisfy them, or `^X{m,n}$` for a pattern `^X+$` / `^X*$` / `^X{a,b}$` of one character X."""
+    try:
+        parsed = re._parser.parse(p)
+        wmin, wmax = parsed.getwidth()
+    except Exception as e:
+        raise Undecidable(f"pattern {p!r}: {e}") from None
+    items = list(parsed)
+    at = re._constants.AT
+    anchored = (len(items) >= 2 and items[0] == (at, re._constants.AT_BEGINNING)
+                and items[-1] == (at, re._constants.AT_END) and p.endswith("$"))
+    if wmax >= re._constants.MAXREPEAT:
+        wmax = None
+    if lo <= wmin and (hi is None or (anchored and wmax is not None and wmax <= hi)):
+        return p
+    m = _ONE_REPEAT.fullmatch(p)
+    if m:
+        atom, star, a, comma, b = m.groups()
+        q_lo = {"*": 0, "+": 1}[star] if star else int(a)
+        q_hi = None if star or (comma and not b) else int(b) if comma else int(a)
+        n_lo = max(q_lo, lo)
+        n_hi = hi if q_hi is None else q_hi if hi is None else min(q_hi, hi)
+        if n_hi is None:
+            return f"^{atom}{{{n_lo},}}$"
+        if n_lo <= n_hi:
+            return f"^{atom}{{{n_lo},{n_hi}}}$"
+    raise Undecidable(f"pattern {p!r} with minLength/maxLength")
 
 
 def _class_escape(c: str) -> str:
