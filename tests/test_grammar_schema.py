@@ -286,3 +286,11 @@ def test_property_order():
     assert ordered.accepts('{"a":1,"b":"x"}') and not ordered.accepts('{"b":"x","a":1}')
     assert anyorder.accepts('{"a":1,"b":"x"}') and anyorder.accepts('{"b":"x","a":1}')
     assert not anyorder.accepts('{"b":"x"}') and not anyorder.accepts('{"b":"x","a":1,"a":2}')
+
+
+def test_repeated_extra_keys_do_not_satisfy_min_properties():
+    """A grammar cannot keep extra keys apart, so two of them may repeat one key; towards
+    minProperties they count once, declared properties fully."""
+    g = Grammar.from_json_schema({"type": "object", "properties": {"a": {}}, "minProperties": 2})
+    assert g.accepts('{"a":1,"b":2}') and not g.accepts('{"b":1,"b":2}')
+    assert not g.accepts('{"a":1}')

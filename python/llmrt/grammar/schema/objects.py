@@ -106,34 +106,36 @@ def _extra(em, a: M.Obj, declared: list[str]):
 
 
 def _ordered(em, members, extra, lo: int, hi) -> str:
+    """Members in order, then extras; lo..hi properties. Extra keys may repeat one another (a
+    grammar cannot keep them apart), so towards minProperties they count once at most."""
     n = len(members)
-    cap = lo if hi is None else hi
-    if (n + 1) * (cap + 1) * 2 > MAX_STATES:
+    e_cap = 1 if hi is None else hi
+    if (n + 1) * (n + 1) * (e_cap + 1) * 2 > MAX_STATES:
         raise Undecidable("minProperties/maxProperties with too many states")
     memo: dict = {}
 
-    def seq(i: int, c: int, comma: bool) -> str:
-        if (i, c, comma) in memo:
-            return memo[i, c, comma]
-        name = memo[i, c, comma] = em.reserve("obj")
+    def seq(i: int, m: int, e: int, comma: bool) -> str:
+        key = (i, m, e, comma)
+        if key in memo:
+            return memo[key]
+        name = memo[key] = em.reserve("obj")
         sep = '"," space ' if comma else ""
-        room = hi is None or c < hi
-        c2 = c + 1 if hi is not None else min(c + 1, cap)
+        room = hi is None or m + e < hi
         alts = []
         if i == n:
-            if c >= lo:
+            if m + min(e, 1) >= lo:
                 alts.append('"}"')
             if extra is not None and room:
-                alts.append(f"{sep}{extra} {seq(i, c2, True)}")
+                alts.append(f"{sep}{extra} {seq(i, m, min(e + 1, e_cap), True)}")
         else:
             kv, req = members[i]
             if room:
-                alts.append(f"{sep}{kv} {seq(i + 1, c2, True)}")
+                alts.append(f"{sep}{kv} {seq(i + 1, m + 1, e, True)}")
             if not req:
-                alts.append(seq(i + 1, c, comma))
+                alts.append(seq(i + 1, m, e, comma))
         em.define(name, " | ".join(alts) if alts else em.NEVER)
         return name
-    return seq(0, 0, False)
+    return seq(0, 0, 0, False)
 
 
 def _any_order(em, members, extra) -> str:
