@@ -71,15 +71,24 @@ def _negate_str(a: Str) -> list:
 
 
 def _negate_arr(a: Arr) -> list:
-    if a.unique or any(not (isinstance(s, Node) and s.is_any()) for s in a.prefix):
-        raise Undecidable("negation of prefixItems/uniqueItems")
+    if a.unique:
+        raise Undecidable("negation of uniqueItems")
     out = []
     if a.min_items:
         out.append(Arr(max_items=a.min_items - 1))
     if a.max_items is not None:
         out.append(Arr(min_items=a.max_items + 1))
+    n = len(a.prefix)
+    for i, s in enumerate(a.prefix):       # position i exists and breaks prefixItems[i]
+        if not (isinstance(s, Node) and s.is_any()):
+            out.append(Arr(prefix=(ANY,) * i + (negate(s),), min_items=i + 1))
     if a.items is not None and not a.items.is_any():
-        out.append(Arr(contains=((negate(a.items), 1, None),)))
+        if isinstance(a.items, Node) and a.items.empty:
+            out.append(Arr(min_items=n + 1))
+        elif n:
+            raise Undecidable("negation of items after prefixItems")
+        else:
+            out.append(Arr(contains=((negate(a.items), 1, None),)))
     for c, lo, hi in a.contains:
         if hi is not None or lo > 1:
             raise Undecidable("negation of minContains/maxContains")
