@@ -111,7 +111,7 @@ def _counted(em, a: M.Arr, contains) -> str:
 
 def _finite_values(n) -> list | None:
     """The JSON values of n when it is a finite set of scalars, else None."""
-    if n is None or isinstance(n, M.Ref):
+    if n is None or isinstance(n, M.Ref) or n.refs:
         return None
     out = []
     for a in n.atoms:

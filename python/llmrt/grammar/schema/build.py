@@ -107,7 +107,7 @@ class Builder:
         except Undecidable as e:
             self.fail(ptr, word, str(e))
         if isinstance(n, M.Node):
-            n = M.Node(n.atoms)
+            n = M.Node(n.atoms, n.refs)
             n.at = ptr
         return n
 
@@ -349,7 +349,7 @@ class Builder:
         if key in self.refs:
             return self.refs[key]
         if key in self.active:
-            node = M.Ref(key)
+            node = M.Ref(key, _kinds_of(target))
             self.recursive[key] = None
             return node
         self.active.add(key)
@@ -370,13 +370,22 @@ _APPLICATORS = {"$ref": Builder.ref, "allOf": Builder.all_of, "anyOf": Builder.a
                 "dependencies": Builder.dependencies}
 
 
+def _kinds_of(schema):
+    """The kinds a schema's `type` allows (None: any or unknown)."""
+    t = schema.get("type") if isinstance(schema, dict) else None
+    ts = t if isinstance(t, list) else [t] if isinstance(t, str) else None
+    if ts is None or not set(ts) <= TYPES:
+        return None
+    return frozenset("number" if x == "integer" else x for x in ts)
+
+
 def _only_objects(objs) -> M.Node:
     """Non-objects pass; objects must match one of `objs`."""
     return M.node([M.Null(), M.Bool(), M.Num(), M.Str(), M.Arr(), *objs])
 
 
 def _unevaluated_props(n, u):
-    if isinstance(n, M.Ref):
+    if isinstance(n, M.Ref) or n.refs:
         raise Undecidable("unevaluatedProperties beside a recursive $ref")
     out = []
     for a in n.atoms:
@@ -391,7 +400,7 @@ def _unevaluated_props(n, u):
 
 
 def _unevaluated_items(n, u):
-    if isinstance(n, M.Ref):
+    if isinstance(n, M.Ref) or n.refs:
         raise Undecidable("unevaluatedItems beside a recursive $ref")
     out = []
     for a in n.atoms:

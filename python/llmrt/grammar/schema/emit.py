@@ -94,7 +94,8 @@ class Emitter:
             alts = [self.atom(a, hint) for a in n.atoms]
         except M.Undecidable as e:
             raise GrammarError(f"JSON schema at '{getattr(n, 'at', '') or '/'}': {e}") from None
-        body = ("(" + " | ".join(alts) + ") space") if alts else self.NEVER
+        parts = (["(" + " | ".join(alts) + ") space"] if alts else []) + [self.node(r) for r in n.refs]
+        body = " | ".join(parts) if parts else self.NEVER
         name = self.add(hint, body)
         self._nodes[id(n)] = name
         self._keep.append(n)

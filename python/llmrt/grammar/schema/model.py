@@ -27,10 +27,11 @@ class Undecidable(Exception):
 @dataclass(eq=False)
 class Node:
     atoms: tuple = ()
+    refs: tuple = ()              # recursive references united with the atoms
 
     @property
     def empty(self) -> bool:
-        return not self.atoms
+        return not self.atoms and not self.refs
 
     def is_any(self) -> bool:
         return self is ANY or (len(self.atoms) == 6 and all(a.unconstrained() for a in self.atoms))
@@ -38,10 +39,16 @@ class Node:
 
 @dataclass(eq=False)
 class Ref:
-    """A recursive reference, emitted as a named rule."""
+    """A recursive reference, emitted as a named rule. `kinds`: the kinds its values can
+    have (from the target's `type`), None when unknown."""
     key: object
-    atoms = None
+    kinds: frozenset | None = None
+    atoms = ()
     empty = False
+
+    @property
+    def refs(self) -> tuple:
+        return (self,)
 
     def is_any(self) -> bool:
         return False
@@ -142,11 +149,14 @@ ANY = Node(tuple(ATOM_OF[k]() for k in KINDS))
 FALSE = Node(())
 
 
-def node(atoms) -> Node:
+def node(atoms, refs=()) -> Node:
     atoms = tuple(a for a in atoms if a is not None)
     if len(atoms) > MAX_ATOMS:
         raise Undecidable(f"more than {MAX_ATOMS} alternatives")
-    return Node(atoms)
+    refs = tuple({id(r): r for r in refs}.values())
+    if len(refs) == 1 and not atoms:
+        return refs[0]
+    return Node(atoms, refs)
 
 
 def kinds_node(kinds, integer_only=False) -> Node:
@@ -187,16 +197,16 @@ def from_value(v) -> Node:
 
 
 def union(nodes) -> Node:
-    atoms = []
+    atoms, refs = [], []
     for n in nodes:
-        if isinstance(n, Ref):
-            if len(nodes) == 1:
-                return n
-            raise Undecidable("a recursive $ref inside a union with other schemas")
         if n.is_any():
             return ANY
-        atoms.extend(n.atoms)
-    return node(_merge_value_sets(atoms))
+        if isinstance(n, Ref):
+            refs.append(n)
+        else:
+            atoms.extend(n.atoms)
+            refs.extend(n.refs)
+    return node(_merge_value_sets(atoms), refs)
 
 
 def _merge_value_sets(atoms) -> list:
@@ -213,14 +223,12 @@ def _merge_value_sets(atoms) -> list:
 # ---- intersection ------------------------------------------------------------------------
 
 def meet(a, b):
-    if a is None or (not isinstance(a, Ref) and a.is_any()):
+    if a is None or a.is_any():
         return b
-    if b is None or (not isinstance(b, Ref) and b.is_any()):
+    if b is None or b.is_any():
         return a
-    if isinstance(a, Ref) or isinstance(b, Ref):
-        if a is b:
-            return a
-        raise Undecidable("a recursive $ref combined with other constraints")
+    if a is b:
+        return a
     if a.empty or b.empty:
         return FALSE
     out = []
@@ -228,7 +236,27 @@ def meet(a, b):
         for y in b.atoms:
             if x.kind == y.kind:
                 out.append(meet_atom(x, y))
-    return node(out)
+    refs = [r for r in a.refs if _ref_within(r, b)] + [r for r in b.refs if _ref_within(r, a)]
+    for ra in a.refs:
+        for rb in b.refs:
+            if ra.key == rb.key:
+                refs.append(ra)
+            elif ra.kinds is None or rb.kinds is None or ra.kinds & rb.kinds:
+                raise Undecidable("two recursive $refs intersected")
+    return node(out, refs)
+
+
+def _ref_within(r: Ref, n) -> bool:
+    """Whether r meets the atoms of n in r itself (True) or in nothing (False); Undecidable
+    otherwise (a recursive reference is not unfolded)."""
+    near = [a for a in n.atoms if r.kinds is None or a.kind in r.kinds]
+    if not near:
+        return False
+    kinds = r.kinds if r.kinds is not None else frozenset(KINDS)
+    free = {a.kind for a in near if a.unconstrained()}
+    if kinds <= free:
+        return True
+    raise Undecidable("a recursive $ref combined with other constraints")
 
 
 def meet_atom(x: Atom, y: Atom):
@@ -464,8 +492,8 @@ def str_ok(a: Str, s: str) -> bool:
 
 
 def node_accepts(n, v) -> bool:
-    """Whether the concrete JSON value v is in n's language (Ref: assumed yes)."""
-    if n is None or isinstance(n, Ref):
+    """Whether the concrete JSON value v is in n's language (recursive refs: assumed yes)."""
+    if n is None or n.refs or isinstance(n, Ref):
         return True
     return any(atom_accepts(a, v) for a in n.atoms)
 

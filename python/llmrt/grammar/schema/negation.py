@@ -9,7 +9,7 @@ from .model import (ANY, ATOM_OF, FALSE, KINDS, Arr, Atom, Bool, Node, Null, Num
 
 def negate(n):
     """The complement of n among all JSON values; Undecidable where not representable."""
-    if isinstance(n, Ref):
+    if isinstance(n, Ref) or n.refs:
         raise Undecidable("negation of a recursive $ref")
     out = ANY
     for a in n.atoms:

@@ -58,7 +58,7 @@ def obj_expr(em, a: M.Obj) -> str:
 
 
 def _finite_names(names):
-    if names is None or isinstance(names, M.Ref):
+    if names is None or isinstance(names, M.Ref) or names.refs:
         return None
     strs = [x for x in names.atoms if isinstance(x, M.Str)]
     if not strs:
@@ -80,7 +80,8 @@ def _extra(em, a: M.Obj, declared: list[str]):
     if a.names is None:
         key_any = not_strings(declared) if declared else "string-body"
     else:
-        strs = [x for x in a.names.atoms if isinstance(x, M.Str)] if not isinstance(a.names, M.Ref) else None
+        strs = None if a.names.refs or isinstance(a.names, M.Ref) else [
+            x for x in a.names.atoms if isinstance(x, M.Str)]
         if strs is None:
             raise Undecidable("propertyNames given by a recursive $ref")
         if any(M.node_accepts(a.names, k) for k in declared):
@@ -109,8 +110,9 @@ def _ordered(em, members, extra, lo: int, hi) -> str:
     """Members in order, then extras; lo..hi properties. Extra keys may repeat one another (a
     grammar cannot keep them apart), so towards minProperties they count once at most."""
     n = len(members)
-    e_cap = 1 if hi is None else hi
-    if (n + 1) * (n + 1) * (e_cap + 1) * 2 > MAX_STATES:
+    m_cap = lo if hi is None else hi                 # counts beyond these change nothing
+    e_cap = min(lo, 1) if hi is None else hi
+    if (n + 1) * (m_cap + 1) * (e_cap + 1) * 2 > MAX_STATES:
         raise Undecidable("minProperties/maxProperties with too many states")
     memo: dict = {}
 
@@ -130,7 +132,7 @@ def _ordered(em, members, extra, lo: int, hi) -> str:
         else:
             kv, req = members[i]
             if room:
-                alts.append(f"{sep}{kv} {seq(i + 1, m + 1, e, True)}")
+                alts.append(f"{sep}{kv} {seq(i + 1, min(m + 1, m_cap), e, True)}")
             if not req:
                 alts.append(seq(i + 1, m, e, comma))
         em.define(name, " | ".join(alts) if alts else em.NEVER)
