@@ -175,7 +175,8 @@ def _random_walk(g: Grammar, rng, max_bytes=400):
         nxt = np.array([sm.step(sid, b) for b in range(256)])
         ok = np.flatnonzero(nxt)
         if len(ok) == 0:
-            return bytes(out) if sm.accepting[sid] else None
+            assert sm.accepting[sid], f"dead end after {bytes(out)!r}"   # every prefix completes
+            return bytes(out)
         p = weights[ok] / weights[ok].sum()
         b = int(rng.choice(ok, p=p))
         out.append(b)

@@ -344,7 +344,10 @@ class Builder:
         ref = s["$ref"]
         if not isinstance(ref, str):
             self.fail(ptr, "$ref", "must be a string")
-        target, tbase, tptr = self.index.resolve(ref, base)
+        try:
+            target, tbase, tptr = self.index.resolve(ref, base)
+        except GrammarError as e:
+            self.fail(ptr, "$ref", str(e).removeprefix("JSON schema: "))
         key = id(target)
         if key in self.refs:
             return self.refs[key]

@@ -123,7 +123,8 @@ class Emitter:
 def to_gbnf(node, recursive: dict, any_order: bool = False):
     """(GBNF text, warnings)."""
     if not isinstance(node, M.Ref) and node.empty:
-        raise GrammarError("JSON schema: the schema matches no value")
+        raise GrammarError("JSON schema: type at '/': the schema matches no value "
+                           "(false, or contradictory keywords)")
     em = Emitter(recursive, any_order)
     top = em.node(node, "root")
     return em.gbnf(top), em.warnings
