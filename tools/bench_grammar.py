@@ -69,18 +69,30 @@ HEAVY = {"type": "object", "properties": {
 HEAVY["required"] = list(HEAVY["properties"])
 
 
-def decode(model):
+def decode(model, repeat=3):
+    """Decode tok/s, free and constrained runs interleaved (best of `repeat`, so a busy
+    machine slows all alike); a grammar's first run computes its masks as met."""
     import sys
     sys.path.insert(0, os.path.dirname(__file__))
     from bench_extras import decode_rate
     llm = llmrt.LLM(model)
-    free, _ = decode_rate(llm, None, 256)
+    grammars = [("json", Grammar.json()), ("heavy schema", Grammar.from_json_schema(HEAVY))]
+    first, best, ntok = {}, {}, {}
+    for _ in range(repeat):
+        best["free"] = max(best.get("free", 0), decode_rate(llm, None, 256)[0])
+        for name, g in grammars:
+            rate, toks = decode_rate(llm, g, 256)
+            if name not in first:
+                first[name] = rate
+            else:
+                best[name] = max(best.get(name, 0), rate)
+            ntok[name] = len(toks)
+    free = best["free"]
     print(f"{'grammar':14} {'tokens':>6} {'first tok/s':>11} {'cached tok/s':>12} {'ratio':>6}   "
-          f"(unconstrained {free:.1f} tok/s)")
-    for name, g in [("json", Grammar.json()), ("heavy schema", Grammar.from_json_schema(HEAVY))]:
-        cold, toks = decode_rate(llm, g, 256)
-        warm, toks = decode_rate(llm, g, 256)
-        print(f"{name:14} {len(toks):6d} {cold:11.1f} {warm:12.1f} {warm / free:6.2f}")
+          f"(unconstrained {free:.1f} tok/s, best of {repeat})")
+    for name, _ in grammars:
+        print(f"{name:14} {ntok[name]:6d} {first[name]:11.1f} {best[name]:12.1f} "
+              f"{best[name] / free:6.2f}")
 
 
 def documents():

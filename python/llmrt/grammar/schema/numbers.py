@@ -13,10 +13,11 @@ at a bound's integer part the fraction is compared digit by digit against the bo
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 from ..intrange import int_range_gbnf
-from .model import Num, Undecidable, int_bounds, is_int_value, num_ok
+from .model import Num, Undecidable, check_empty, int_bounds, is_int_value, num_ok
 
 MAX_ENUM = 256        # a bounded multipleOf range is listed when it has at most this many values
 MAX_MODULUS = 1000    # residues of the digit automaton for multipleOf
@@ -55,7 +56,6 @@ def num_expr(em, a: Num) -> str:
 
 def _split(a: Num) -> list[Num]:
     """a without its excluded points: the pieces of its interval between them."""
-    from dataclasses import replace
     cuts = sorted(v for v in a.excluded if num_ok(replace(a, excluded=frozenset()), v))
     base = replace(a, excluded=frozenset())
     if not cuts:
@@ -65,7 +65,6 @@ def _split(a: Num) -> list[Num]:
         out.append(replace(base, lo=lo, lo_x=lo_x, hi=c, hi_x=True))
         lo, lo_x = c, True
     out.append(replace(base, lo=lo, lo_x=lo_x, hi=a.hi, hi_x=a.hi_x))
-    from .model import check_empty
     return [p for p in out if check_empty(p) is not None]
 
 
@@ -237,14 +236,14 @@ def _int_multiples(em, a: Num, q: int) -> str:
         return " | ".join(f'"{q * i}"' for i in range(first, last + 1)) or em.NEVER
     if q > MAX_MODULUS:
         raise Undecidable(f"multipleOf needs {q} residues (at most {MAX_MODULUS})")
-    # x >= 0 half: all multiples when lo <= 0, else a finite head is not enough
+    # x >= 0: every multiple when the range starts at or below 0, a finite list below hi
     if hi is None or hi >= 0:
         if hi is None and (lo is None or lo <= 0):
             alts.append(_digits_mod(em, q, 0, zero=True))
         elif hi is not None and lo is None:
-            alts += [f'"{q * i}"' for i in range(0, hi // q + 1)][:MAX_ENUM + 1]
             if hi // q + 1 > MAX_ENUM:
                 raise Undecidable("multipleOf with a wide one-sided range")
+            alts += [f'"{q * i}"' for i in range(0, hi // q + 1)]
         else:
             raise Undecidable("multipleOf with a lower bound above zero and no upper bound")
     if lo is None or lo < 0:
@@ -279,8 +278,9 @@ def _digits_mod(em, p: int, k: int, zero: bool) -> str:
         return name
 
     def after_point(r) -> list[str]:
-        return [f'"." ({" | ".join(alts)})' for alts in
-                [_digit_alts(lambda d: frac(1, (10 * r + d) % p), range(10))] if k and alts]
+        if not k:
+            return []
+        return [f'"." ({" | ".join(_digit_alts(lambda d: frac(1, (10 * r + d) % p), range(10)))})']
 
     def whole(r) -> str:
         key = ("modi", p, k, r)
