@@ -35,8 +35,8 @@ APPLIED = {"type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum",
            "additionalProperties", "propertyNames", "items", "prefixItems", "contains",
            "additionalItems", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
            "dependentSchemas", "dependencies", "unevaluatedItems", "unevaluatedProperties",
-           "$ref"}
-UNSUPPORTED = {"$dynamicRef", "$recursiveRef"}
+           "$ref", "$dynamicRef"}
+UNSUPPORTED = {"$recursiveRef"}
 TYPES = {"null", "boolean", "object", "array", "number", "integer", "string"}
 
 
@@ -340,14 +340,31 @@ class Builder:
     def dependencies(self, s, ptr, base):
         return self.dependent_required(s, ptr, base, "dependencies")
 
-    def ref(self, s, ptr, base):
-        ref = s["$ref"]
+    def dynamic_ref(self, s, ptr, base):
+        """$dynamicRef as $ref when the dynamic scope cannot change its target: the target
+        declares no matching $dynamicAnchor, or the document declares that anchor once."""
+        ref = s["$dynamicRef"]
         if not isinstance(ref, str):
-            self.fail(ptr, "$ref", "must be a string")
+            self.fail(ptr, "$dynamicRef", "must be a string")
+        target = self._resolve(ref, ptr, base, "$dynamicRef")[0]
+        name = ref.partition("#")[2]
+        declared = isinstance(target, dict) and target.get("$dynamicAnchor") == name
+        if declared and len(self.index.dynamic.get(name, [])) > 1:
+            self.fail(ptr, "$dynamicRef", f"anchor {name!r} is declared more than once, so the "
+                      "target depends on the dynamic scope")
+        return self.ref(s, ptr, base, "$dynamicRef")
+
+    def _resolve(self, ref, ptr, base, word):
         try:
-            target, tbase, tptr = self.index.resolve(ref, base)
+            return self.index.resolve(ref, base)
         except GrammarError as e:
-            self.fail(ptr, "$ref", str(e).removeprefix("JSON schema: "))
+            self.fail(ptr, word, str(e).removeprefix("JSON schema: "))
+
+    def ref(self, s, ptr, base, word="$ref"):
+        ref = s[word]
+        if not isinstance(ref, str):
+            self.fail(ptr, word, "must be a string")
+        target, tbase, tptr = self._resolve(ref, ptr, base, word)
         key = id(target)
         if key in self.refs:
             return self.refs[key]
@@ -366,7 +383,7 @@ class Builder:
         return node
 
 
-_APPLICATORS = {"$ref": Builder.ref, "allOf": Builder.all_of, "anyOf": Builder.any_of,
+_APPLICATORS = {"$ref": Builder.ref, "$dynamicRef": Builder.dynamic_ref, "allOf": Builder.all_of, "anyOf": Builder.any_of,
                 "oneOf": Builder.one_of, "not": Builder.not_, "if": Builder.if_,
                 "dependentRequired": Builder.dependent_required,
                 "dependentSchemas": Builder.dependent_schemas,

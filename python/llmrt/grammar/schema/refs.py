@@ -35,6 +35,7 @@ class Index:
     def __init__(self, root):
         self.resources: dict[str, object] = {}
         self.anchors: dict[str, object] = {}
+        self.dynamic: dict[str, list] = {}      # $dynamicAnchor name -> schemas declaring it
         self.base_of: dict[int, str] = {}
         self.pointer_of: dict[int, str] = {}
         self._walk(root, ROOT_BASE, "")
@@ -57,6 +58,8 @@ class Index:
         for kw in ("$anchor", "$dynamicAnchor"):
             if isinstance(s.get(kw), str):
                 self.anchors[f"{base}#{s[kw]}"] = s
+        if isinstance(s.get("$dynamicAnchor"), str):
+            self.dynamic.setdefault(s["$dynamicAnchor"], []).append(s)
         for kw, v in s.items():
             p = f"{ptr}/{_escape(kw)}"
             if kw in SCHEMA_MAPS and isinstance(v, dict):
