@@ -99,3 +99,10 @@ def test_refusals_are_grammar_errors_naming_keyword_and_pointer(llmrt_result):
 def test_compile_time(llmrt_result):
     ms = llmrt_result["compile_ms"]
     assert statistics.median(ms) < 2.0 and max(ms) < 100.0, (statistics.median(ms), max(ms))
+
+
+def test_any_order_is_sound_and_no_less_complete(llmrt_result):
+    r = run_suite(lambda s: Grammar.from_json_schema(s, any_order=True), lambda g, s: g.accepts(s))
+    assert r["failures"] == []
+    assert r["compiled"] == llmrt_result["compiled"]
+    assert r["incomplete"] <= llmrt_result["incomplete"]
