@@ -2,8 +2,9 @@
 
     gbnf, warnings = compile_schema(schema, strict=False, any_order=False)
 
-A schema becomes a union of typed atoms (model.py) built keyword by keyword (build.py), then
-GBNF (emit.py with numbers, strings, arrays, objects). Every accepted document is valid
+A schema becomes a union of typed atoms (model.py; complements in negation.py, concrete values
+in values.py) built keyword by keyword (build.py, $ref resolution in refs.py), then GBNF
+(emit.py with numbers.py, strings.py, arrays.py, objects.py). Every accepted document is valid
 against the schema; what cannot be represented exactly raises GrammarError naming the keyword
 and its JSON pointer. See build.py for which keywords are assertions and which annotations.
 """

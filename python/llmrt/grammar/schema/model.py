@@ -405,10 +405,15 @@ def check_empty(a):
             s = key_schema(a, k)
             if s is not None and not isinstance(s, Ref) and s.empty:
                 return None
-            if a.names is not None and not node_accepts(a.names, k):
+            if a.names is not None and not _names_accept(a.names, k):
                 return None
         return a
     return a
+
+
+def _names_accept(names, key: str) -> bool:
+    from .values import node_accepts     # values.py builds on this module
+    return node_accepts(names, key)
 
 
 def int_bounds(a: Num):
@@ -489,58 +494,3 @@ def str_ok(a: Str, s: str) -> bool:
     if a.values is not None and s not in a.values:
         return False
     return s not in a.excluded
-
-
-def node_accepts(n, v) -> bool:
-    """Whether the concrete JSON value v is in n's language (recursive refs: assumed yes)."""
-    if n is None or n.refs or isinstance(n, Ref):
-        return True
-    return any(atom_accepts(a, v) for a in n.atoms)
-
-
-def atom_accepts(a: Atom, v) -> bool:
-    if v is None:
-        return isinstance(a, Null)
-    if isinstance(v, bool):
-        return isinstance(a, Bool) and v in a.values
-    if isinstance(v, (int, float)):
-        return isinstance(a, Num) and num_ok(a, dec(v))
-    if isinstance(v, str):
-        return isinstance(a, Str) and str_ok(a, v)
-    if isinstance(v, list):
-        if not isinstance(a, Arr):
-            return False
-        if a.unique and any(_same(x, y) for i, x in enumerate(v) for y in v[i + 1:]):
-            return False
-        if len(v) < a.min_items or (a.max_items is not None and len(v) > a.max_items):
-            return False
-        if not all(node_accepts(_item_at(a, i), x) for i, x in enumerate(v)):
-            return False
-        for c, lo, hi in a.contains:
-            k = sum(node_accepts(c, x) for x in v)
-            if k < lo or (hi is not None and k > hi):
-                return False
-        return True
-    if isinstance(v, dict):
-        if not isinstance(a, Obj):
-            return False
-        if not a.required <= set(v) or len(v) < a.min_props:
-            return False
-        if a.max_props is not None and len(v) > a.max_props:
-            return False
-        return all(node_accepts(a.names, k) and node_accepts(key_schema(a, k), x)
-                   for k, x in v.items())
-    return False
-
-
-def _same(x, y) -> bool:
-    """JSON equality (1 == 1.0, True != 1)."""
-    if isinstance(x, bool) or isinstance(y, bool):
-        return type(x) is type(y) and x == y
-    if isinstance(x, (int, float)) and isinstance(y, (int, float)):
-        return x == y
-    if isinstance(x, list) and isinstance(y, list):
-        return len(x) == len(y) and all(_same(a, b) for a, b in zip(x, y))
-    if isinstance(x, dict) and isinstance(y, dict):
-        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
-    return type(x) is type(y) and x == y

@@ -18,6 +18,7 @@ from ..regex import regex_to_gbnf_body
 from . import model as M
 from .model import Undecidable
 from .strings import json_lits, not_strings, str_expr
+from .values import node_accepts
 
 MAX_ANY_ORDER = 8
 MAX_STATES = 4000
@@ -44,7 +45,7 @@ def obj_expr(em, a: M.Obj) -> str:
         declared.add(k)
     members = []
     for k, s in props:
-        if _empty(s) or (a.names is not None and not M.node_accepts(a.names, k)):
+        if _empty(s) or (a.names is not None and not node_accepts(a.names, k)):
             if k in a.required:
                 return em.NEVER
             continue
@@ -84,7 +85,7 @@ def _extra(em, a: M.Obj, declared: list[str]):
             x for x in a.names.atoms if isinstance(x, M.Str)]
         if strs is None:
             raise Undecidable("propertyNames given by a recursive $ref")
-        if any(M.node_accepts(a.names, k) for k in declared):
+        if any(node_accepts(a.names, k) for k in declared):
             raise Undecidable("propertyNames beside declared properties it accepts")
         key_any = " | ".join(str_expr(em, x) for x in strs) if strs else None
     alts = []
