@@ -1,7 +1,7 @@
 """Grammar-constrained decoding: GBNF grammars, JSON Schema, token masks.
 
     g = Grammar.from_gbnf(text)                 # llama.cpp's GBNF
-    g = Grammar.from_json_schema(schema)        # dict or JSON text
+    g = Grammar.from_json_schema(schema)        # dict or JSON text; g.warnings
     g = Grammar.json()                          # any JSON value
     g = Grammar.from_example("chess")           # a grammar shipped in grammar/examples/
     m = g.matcher(tokenizer)                    # one per sequence
@@ -34,22 +34,33 @@ class Grammar:
         self._sm = StackMachine(program)
         self._caches: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self.warnings: list[str] = []   # what a compiler ignored (unknown schema keywords)
 
     @classmethod
     def from_gbnf(cls, text: str, root: str = "root") -> "Grammar":
         return cls(Program(parse_gbnf(text), root), text)
 
     @classmethod
-    def from_json_schema(cls, schema) -> "Grammar":
-        from .json_schema import schema_to_gbnf
+    def from_json_schema(cls, schema, *, strict: bool = False,
+                         any_order: bool = False) -> "Grammar":
+        """A grammar for the JSON documents valid against `schema` (dict, bool or JSON text).
+
+        Sound: every accepted document validates; a schema that cannot be compiled exactly
+        raises GrammarError naming the keyword and JSON pointer. Unknown keywords are
+        annotations: ignored and listed in `.warnings` (strict=True refuses them). Properties
+        are written in schema order; any_order=True accepts any order for objects of at most
+        8 declared properties. Integers are written without fraction or exponent."""
+        from .schema import compile_schema
         try:
-            text = schema_to_gbnf(schema)
+            text, warnings = compile_schema(schema, strict=strict, any_order=any_order)
         except GrammarError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as e:
-            # the schema is user data: whatever in it the converter trips over is a bad schema
+            # the schema is user data: whatever in it the compiler trips over is a bad schema
             raise GrammarError(f"JSON schema cannot be converted: {type(e).__name__}: {e}") from None
-        return cls.from_gbnf(text)
+        g = cls.from_gbnf(text)
+        g.warnings = warnings
+        return g
 
     @classmethod
     def json(cls) -> "Grammar":

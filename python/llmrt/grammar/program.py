@@ -5,7 +5,8 @@ others a helper rule whose alternatives are byte-range sequences (Rust regex-syn
 utf8-ranges split). Tokens cut inside a UTF-8 character therefore need no special handling:
 the matcher simply stops between two bytes of one character.
 
-Flat layout (llama.cpp's): `kind[p]`, `arg[p]` for positions p; each alternative is a run of
+Alternatives that can never finish are dropped, so every prefix the program accepts can be
+completed. Flat layout (llama.cpp's): `kind[p]`, `arg[p]` for positions p; each alternative is a run of
 elements closed by an END. kind BYTES: arg is an int bitmask over the 256 byte values;
 kind REF: arg is a rule id.
 """
@@ -88,10 +89,14 @@ class Program:
         for rid in range(n_user):
             pending[rid] = [[self._element(el) for el in alt] for alt in rules.alts[rid]]
         self.rule_alts = [[] for _ in self.names]
-        for rid, alts in enumerate(pending + self._extra_alts):
+        rules_alts = pending + self._extra_alts
+        for rid, alts in enumerate(rules_alts):
             self._emit(rid, alts)
         self.root = rules.index[root]
         check_left_recursion(self)
+        self.kind, self.arg = [], []
+        for rid, alts in enumerate(_productive(rules_alts)):
+            self._emit(rid, alts)
 
     def _element(self, el) -> tuple:
         if el[0] == "ref":
@@ -132,6 +137,23 @@ class Program:
             self.kind.append(END)
             self.arg.append(0)
         self.rule_alts[rid] = starts
+
+
+def _productive(rules: list) -> list:
+    """The rules without alternatives that can never finish (an empty byte set, or a rule that
+    derives no byte string): what they would accept is unchanged, but a matcher no longer
+    enters a prefix that cannot be completed."""
+    ok = [False] * len(rules)
+
+    def alive(alt) -> bool:
+        return all(a != 0 if k == BYTES else ok[a] for k, a in alt)
+    changed = True
+    while changed:
+        changed = False
+        for rid, alts in enumerate(rules):
+            if not ok[rid] and any(alive(alt) for alt in alts):
+                ok[rid] = changed = True
+    return [[alt for alt in alts if alive(alt)] for alts in rules]
 
 
 def check_left_recursion(prog: Program) -> None:

@@ -2,13 +2,14 @@
 
 Supported: literals, escapes (\\d \\w \\s \\D \\W \\S, \\n \\t \\r \\f \\v, \\uHHHH, escaped
 punctuation), classes [...] with ranges and negation, `.` (anything but newline, as Python's
-re), groups (...) and (?:...), `|`, quantifiers * + ? {m} {m,} {m,n} (lazy `?` accepted; it does
-not change the language), `^` at the start and `$` at the end. Anything else (lookaround,
-backreferences, word boundaries, flags) raises GrammarError naming it.
+re), groups (...), (?:...) and (?<name>...), `|`, quantifiers * + ? {m} {m,} {m,n} (lazy `?`
+accepted; it does not change the language), `^` at the start and `$` at the end. Anything else
+(lookaround, backreferences, word boundaries, flags) raises GrammarError naming it.
 
 In JSON mode the expression matches the *JSON-encoded* content of a string: a `"` in the
 pattern matches `\\"`, control characters match their escapes, and the pattern is searched, not
 anchored, unless it starts with ^ / ends with $ (JSON Schema uses ECMA-262 search semantics).
+There `.` excludes all of ECMA-262's line terminators and `\\s` is ECMA-262's white space.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from .gbnf import MAX_CP, _norm_ranges
 _DIGIT = ((48, 57),)
 _WORD = ((48, 57), (65, 90), (95, 95), (97, 122))
 _SPACE = ((9, 13), (32, 32))
+# ECMA-262's \s (JSON mode): also the Unicode spaces and line terminators
+_ECMA_SPACE = ((9, 13), (32, 32), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
+               (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000),
+               (0xFEFF, 0xFEFF))
+_ECMA_NEWLINES = ((10, 10), (13, 13), (0x2028, 0x2029))
 _PLAIN_JSON = _norm_ranges([(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C), (0x7F, 0x7F)], negate=True)
 
 
@@ -141,6 +147,11 @@ class _RegexParser:
             self.i += 1
             if self.p.startswith("?:", self.i):
                 self.i += 2
+            elif self.p.startswith("?<", self.i) and self.p[self.i + 2:self.i + 3] not in ("=", "!", ""):
+                end = self.p.find(">", self.i)          # a named group: (?<name>...)
+                if end < 0:
+                    self.fail("unterminated group name")
+                self.i = end + 1
             elif self.peek() == "?":
                 self.fail("lookaround, named groups and inline flags are not supported")
             inner = self.alternation()
@@ -152,7 +163,7 @@ class _RegexParser:
             return self.chars(self.char_class())
         if c == ".":
             self.i += 1
-            return self.chars(_norm_ranges([(10, 10)], True))
+            return self.chars(_norm_ranges(_ECMA_NEWLINES if self.json else [(10, 10)], True))
         if c in "*+?{":
             self.fail(f"nothing to repeat before {c!r}")
         if c in "^$":
@@ -169,7 +180,8 @@ class _RegexParser:
             self.fail("pattern ends with a backslash")
         self.i += 1
         named = {"d": (_DIGIT, False), "D": (_DIGIT, True), "w": (_WORD, False),
-                 "W": (_WORD, True), "s": (_SPACE, False), "S": (_SPACE, True)}
+                 "W": (_WORD, True), "s": (_ECMA_SPACE if self.json else _SPACE, False),
+                 "S": (_ECMA_SPACE if self.json else _SPACE, True)}
         if c in named:
             r, neg = named[c]
             return _norm_ranges(r, neg)
