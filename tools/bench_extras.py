@@ -43,7 +43,7 @@ def llama_cpp_grammar_time(model_path, gbnf, tokens):
     """llama.cpp's grammar sampler over the full vocabulary, along `tokens`; None if absent."""
     try:
         import llama_cpp as L
-    except ImportError:
+    except (ImportError, OSError, RuntimeError):  # not installed, or its library not found
         return None
     llm = L.Llama(model_path=str(model_path), vocab_only=True, verbose=False)
     vocab = L.llama_model_get_vocab(llm.model)
