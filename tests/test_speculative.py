@@ -33,26 +33,54 @@ def _document() -> str:
     return (Path(llmrt.__file__).parent / "speculative.py").read_text()[:1200]
 
 
-def test_greedy_output_equals_plain_decoding(smollm2_path):
-    """8 prompts, 256 tokens, batched together: the same tokens with and without lookup."""
-    doc = _document()
-    asks = ["Repeat the text above exactly.", "Copy the first paragraph.", "Quote the class docstring.",
-            "Rewrite the text in capital letters.", "Summarize the text.", "List the function names.",
-            "Repeat the code, adding comments.", "Copy the text and fix any typos."]
-    prompts = [[{"role": "user", "content": f"{doc}\n\n{ask}"}] for ask in asks]
-    plain = llmrt.LLM(smollm2_path, n_ctx=2048, n_threads=2)
-    spec = llmrt.LLM(smollm2_path, n_ctx=2048, n_threads=2, draft="lookup", n_draft=8)
-    ids = [plain.chat_prompt_ids(p) for p in prompts]
-    kw = dict(max_tokens=256, temperature=0, logprobs=2)
+ASKS = ["Repeat the text above exactly.", "Copy the first paragraph.", "Quote the class docstring.",
+        "Rewrite the text in capital letters.", "Summarize the text.", "List the function names.",
+        "Repeat the code, adding comments.", "Copy the text and fix any typos."]
+
+
+def _assert_same_greedy_tokens(plain, spec, ids, max_tokens):
+    kw = dict(max_tokens=max_tokens, temperature=0, logprobs=2)
     a = plain.generate_tokens(ids, **kw)
     b = spec.generate_tokens(ids, **kw)
-    assert spec.stats["draft_accepted"] > 0.3 * sum(len(c.tokens) for c in b)
     for x, y in zip(a, b):
         if x.tokens == y.tokens:
             continue
         i = next((k for k, (s, t) in enumerate(zip(x.tokens, y.tokens)) if s != t), min(len(x.tokens), len(y.tokens)))
         top = x.top_logprobs[i]
         assert top[0][1] - top[1][1] < TIE_MARGIN, f"diverged at token {i} with margin {top[0][1] - top[1][1]}"
+    return b
+
+
+@pytest.fixture(scope="module")
+def plain_smollm2(smollm2_path):
+    return llmrt.LLM(smollm2_path, n_ctx=2048, n_threads=2)
+
+
+def test_greedy_output_equals_plain_decoding(smollm2_path, plain_smollm2):
+    """8 prompts, 256 tokens, batched together: the same tokens with and without lookup."""
+    doc = _document()
+    ids = [plain_smollm2.chat_prompt_ids([{"role": "user", "content": f"{doc}\n\n{ask}"}]) for ask in ASKS]
+    spec = llmrt.LLM(smollm2_path, n_ctx=2048, n_threads=2, draft="lookup", n_draft=8)
+    b = _assert_same_greedy_tokens(plain_smollm2, spec, ids, 256)
+    assert spec.stats["draft_accepted"] > 0.3 * sum(len(c.tokens) for c in b)
+
+
+def test_draft_model_greedy_equals_plain_decoding(smollm2_path, plain_smollm2):
+    """A draft model (here the model itself: nearly every draft token is accepted, so the
+    multi-token path runs on every step) gives the plain run's tokens; 8 prompts, 256 tokens."""
+    prompts = ["The capital of France is", "Once upon a time", "def fib(n):", "List three colours:",
+               "The best way to learn", "In 1969,", "Water is made of", "My favourite food is"]
+    ids = [plain_smollm2.tokenize(p) for p in prompts]
+    spec = llmrt.LLM(smollm2_path, n_ctx=2048, n_threads=2, draft=str(smollm2_path), n_draft=6)
+    b = _assert_same_greedy_tokens(plain_smollm2, spec, ids, 256)
+    generated = sum(len(c.tokens) for c in b)
+    assert spec.stats["draft_accepted"] > 0.8 * generated
+    assert spec.engine.stats.steps < generated / 3      # several tokens per target step
+
+
+def test_draft_model_needs_the_same_vocabulary(smollm2_path, gemma3_path):
+    with pytest.raises(llmrt.ModelError, match="vocabulary"):
+        llmrt.LLM(smollm2_path, n_ctx=256, n_threads=2, draft=str(gemma3_path))
 
 
 def _chi_square_ok(counts: Counter, probs: np.ndarray, n: int) -> tuple[float, int]:
@@ -64,18 +92,29 @@ def _chi_square_ok(counts: Counter, probs: np.ndarray, n: int) -> tuple[float, i
     return sum((o - e) ** 2 / e for o, e in pairs), len(pairs) - 1
 
 
-def test_sampling_keeps_the_model_distribution(tmp_path):
-    """Token 2 is sampled while lookup's draft is checked: its distribution given token 1 must
-    be the model's softmax, whatever the draft proposed."""
+@pytest.fixture(scope="module")
+def tiny_pair(tmp_path_factory):
+    """A tiny random model and a Q4_0 copy of it: one vocabulary, slightly different logits."""
     from llmrt.convert import random_model
+    from llmrt.convert.quantize import quantize_file
 
-    path = random_model.write_random(tmp_path / "tiny.gguf", None, "llama", "f32", seed=3, progress=False,
+    d = tmp_path_factory.mktemp("tiny")
+    path = random_model.write_random(d / "tiny.gguf", None, "llama", "f32", seed=3, progress=False,
                                      hidden=64, layers=2, heads=4, kv_heads=2, ffn=128, vocab=320, context=256)
+    return path, quantize_file(path, d / "tiny-q4_0.gguf", "q4_0", progress=False)
+
+
+@pytest.mark.parametrize("source", ["lookup", "draft model"])
+def test_sampling_keeps_the_model_distribution(tiny_pair, source):
+    """Token 2 is sampled while a draft is checked: its distribution given token 1 must be the
+    model's softmax, whatever the draft proposed."""
+    path, quantized = tiny_pair
+    draft = "lookup" if source == "lookup" else str(quantized)
     pattern = [40, 41, 42, 43]
     prompt = pattern * 4 + pattern[:3]        # lookup proposes 43, 40, 41, ... after any token
     bias = {43: 4.0, 40: 3.0}                 # make the drafted tokens likely: both paths run
     kw = dict(max_tokens=4, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, logit_bias=bias)
-    llm = llmrt.LLM(path, n_ctx=64, n_threads=2, n_parallel=64, draft="lookup", n_draft=4)
+    llm = llmrt.LLM(path, n_ctx=64, n_threads=2, n_parallel=64, draft=draft, n_draft=4)
     pairs = []
     for _ in range(48):
         pairs += [tuple(c.tokens) for c in llm.generate_tokens([prompt] * 64, **kw)]
