@@ -26,6 +26,9 @@ def add_model_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
     p.add_argument("--file", default=None, help="which GGUF of an hf: repository (name or quant, e.g. Q4_K_M)")
     p.add_argument("-c", "--ctx-size", type=int, default=4096, help="context size in tokens")
     p.add_argument("-t", "--threads", type=int, default=None, help="threads (default: physical cores)")
+    p.add_argument("--draft", "-md", default=None, metavar="lookup|MODEL",
+                   help="speculative decoding: prompt lookup, or a smaller model with the same vocabulary")
+    p.add_argument("--n-draft", "--draft-max", type=int, default=8, help="most draft tokens checked per step")
 
 
 def add_sampling_args(p: argparse.ArgumentParser) -> None:
@@ -82,7 +85,8 @@ def load(args):
     path = models.resolve(args.model or models.DEFAULT_MODEL, filename=args.file)
     if args.verbose:
         print(f"llmrt: loading {path}", file=sys.stderr)
-    llm = LLM(path, n_ctx=args.ctx_size, n_threads=args.threads)
+    llm = LLM(path, n_ctx=args.ctx_size, n_threads=args.threads, draft=getattr(args, "draft", None),
+              n_draft=getattr(args, "n_draft", 8))
     if args.verbose:
         print(f"llmrt: {llm.architecture}, {llm.n_vocab} tokens, n_ctx {llm.n_ctx}, "
               f"{llm.n_threads} threads", file=sys.stderr)
