@@ -99,7 +99,7 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
     import transformers as tf
 
     out.mkdir(parents=True, exist_ok=True)
-    if arch == "gemma3":
+    if arch in ("gemma2", "gemma3"):
         n_tok = train_spm(out)
     elif arch in ("qwen2", "qwen3", "qwen2moe", "qwen3moe"):
         n_tok = train_bpe(out, QWEN2_REGEX, None, "<|endoftext|>")
@@ -136,6 +136,12 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
                                 num_experts_per_tok=n_expert_used, moe_intermediate_size=ffn_exp,
                                 norm_topk_prob=True if norm_topk_prob is None else norm_topk_prob)
         cls = tf.Qwen3MoeForCausalLM
+    elif arch == "gemma2":   # small soft-caps, so that random logits reach them
+        head_dim = hidden // heads
+        cfg = tf.Gemma2Config(**{**common, "rms_norm_eps": 1e-6}, head_dim=head_dim, query_pre_attn_scalar=head_dim,
+                              sliding_window=4, attn_logit_softcapping=5.0, final_logit_softcapping=3.0,
+                              hidden_activation="gelu_pytorch_tanh", attn_implementation="eager")
+        cls = tf.Gemma2ForCausalLM
     elif arch == "gemma3":
         head_dim = hidden // heads
         cfg = tf.Gemma3TextConfig(**{**common, "rms_norm_eps": 1e-6}, head_dim=head_dim,

@@ -14,6 +14,7 @@ Differences from llama, all switches of the generic block:
 
 from .base import ACT_GELU_TANH, ArchSpec, LLAMA_HF_NAMES, QK_NORM_HF_NAMES, ROPE_NEOX, sqrt_embd_scale
 from .metadata_values import MetadataValues
+from .sliding_window import set_sliding_layers
 
 SWA_PERIOD = 6  # five local layers, then one global
 
@@ -25,15 +26,7 @@ def _gemma3_extras(md, hp):
     # apply it, even where a config still carries attn_logit_softcapping.
     hp["attn_softcap"] = 0.0
     v = MetadataValues("gemma3", md)
-    window = v.integer("attention.sliding_window", 0)
-    if window:
-        hp["sliding_window"] = window
-        pattern = v.raw("attention.sliding_window_pattern")
-        if pattern is not None and hasattr(pattern, "__len__"):
-            hp["layer_is_swa"] = [1 if p else 0 for p in pattern]
-        else:
-            period = v.integer("attention.sliding_window_pattern", SWA_PERIOD, lo=1) or SWA_PERIOD
-            hp["layer_is_swa"] = [1 if il % period < period - 1 else 0 for il in range(hp["n_layer"])]
+    set_sliding_layers(v, hp, SWA_PERIOD)
     hp["rope_base_swa"] = v.real("rope.freq_base_swa", 10000.0, minimum=1.0)
     hp["rope_scale_swa"] = 1.0
 

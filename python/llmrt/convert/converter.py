@@ -197,7 +197,7 @@ def write_metadata(w, model_dir: Path, cfg: dict, spec, vocab, outtype: str) -> 
     spec.metadata(g, cfg)
     g.add_file_type(mix.file_type(outtype)[0])
     g.add_quantization_version(GGML_QUANT_VERSION)
-    if vocab.model == "llama" and spec.gguf_arch == "gemma3":
+    if vocab.model == "llama" and spec.gguf_arch in ("gemma2", "gemma3"):
         g.add_add_space_prefix(False)
     write_vocab(g, model_dir, vocab)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..arch.gemma2 import GEMMA2
 from ..arch.gemma3 import GEMMA3
 from ..arch.llama import LLAMA
 from ..arch.mixtral import MIXTRAL
@@ -202,6 +203,31 @@ def gemma3_metadata(w, cfg: dict) -> None:
         w.add_rope_scaling_factor(full["factor"])
 
 
+def gemma2_metadata(w, cfg: dict) -> None:
+    """What llama.cpp's Gemma2Model writes: no RoPE base (10000 is the default), both
+    soft-capping values, the window; the 2:1 alternation is implied."""
+    n_head = cfg["num_attention_heads"]
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // n_head
+    scalar = cfg.get("query_pre_attn_scalar", head_dim)
+    if scalar not in (head_dim, cfg["hidden_size"] // n_head):
+        raise ConvertError(f"gemma2: query_pre_attn_scalar {scalar} is neither head_dim nor hidden/heads")
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(n_head)
+    w.add_head_count_kv(cfg.get("num_key_value_heads") or n_head)
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    w.add_key_length(head_dim)
+    w.add_value_length(head_dim)
+    w.add_attn_logit_softcapping(cfg["attn_logit_softcapping"])
+    w.add_final_logit_softcapping(cfg["final_logit_softcapping"])
+    w.add_sliding_window(cfg["sliding_window"])
+    theta = rope_params(cfg).get("rope_theta", 10000.0)
+    if theta != 10000.0:
+        w.add_rope_freq_base(theta)
+
+
 @dataclass(frozen=True)
 class ConvertArch:
     gguf_arch: str
@@ -223,6 +249,7 @@ ARCHS: dict[str, ConvertArch] = {
     "Qwen3MoeForCausalLM": ConvertArch("qwen3moe", dict(QWEN3MOE.hf_names), qwen3moe_metadata, vocab_prefer="bpe"),
     "Qwen2ForCausalLM": ConvertArch("qwen2", dict(QWEN2.hf_names), base_metadata, vocab_prefer="bpe"),
     "Qwen3ForCausalLM": ConvertArch("qwen3", dict(QWEN3.hf_names), base_metadata, vocab_prefer="bpe"),
+    "Gemma2ForCausalLM": ConvertArch("gemma2", dict(GEMMA2.hf_names), gemma2_metadata, norm_shift=1.0),
     "Gemma3ForCausalLM": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
                                      norm_shift=1.0, truncate_embd=True),
     "Gemma3ForConditionalGeneration": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
