@@ -19,7 +19,7 @@ import importlib
 import random
 from dataclasses import dataclass
 
-from ray.serve._private.request_router.request_router import RequestRouter
+from ray.serve.request_router import RequestRouter
 
 from .ring import VIRTUAL_NODES, HashRing
 
@@ -68,9 +68,9 @@ class PrefixHashRouter(RequestRouter):
         return mine is not None and bool(theirs) and mine - min(theirs) >= self._imbalance
 
     async def choose_replicas(self, candidate_replicas, pending_request=None):
-        route = pending_request.args[0] if pending_request and pending_request.args else None
-        if not isinstance(route, Route):
-            route = Route()
+        first = pending_request.args[0] if pending_request and pending_request.args else None
+        # by its fields, not isinstance: Serve ships this class by value, with its own copy of Route
+        route = Route(getattr(first, "key", None), getattr(first, "replica", None))
         by_id = {r.replica_id.unique_id: r for r in candidate_replicas}
         if route.replica is not None:
             return [[by_id[route.replica]]] if route.replica in by_id else []

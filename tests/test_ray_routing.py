@@ -1,0 +1,61 @@
+"""The pure parts of llmrt on Ray Serve: the hash ring, the prefix key and the metrics merge."""
+
+from __future__ import annotations
+
+import json
+
+from llmrt.server.ray.metrics_merge import merge
+from llmrt.server.ray.prefix_key import PREFIX_CHARS, routing_key
+from llmrt.server.ray.ring import HashRing
+
+
+def chat(messages, model="m"):
+    return routing_key("/v1/chat/completions", json.dumps({"model": model, "messages": messages}).encode())
+
+
+def test_ring_moves_only_the_keys_of_a_changed_replica():
+    keys = [f"conversation {i}" for i in range(2000)]
+    two, three = HashRing(["a", "b"]), HashRing(["a", "b", "c"])
+    before = {k: two.owner(k) for k in keys}
+    after = {k: three.owner(k) for k in keys}
+    moved = [k for k in keys if before[k] != after[k]]
+    assert all(after[k] == "c" for k in moved)
+    assert 0.2 < len(moved) / len(keys) < 0.5          # about a third goes to the new replica
+    assert 0.35 < sum(v == "a" for v in before.values()) / len(keys) < 0.65
+    assert three.order("x")[0] == three.owner("x") and sorted(three.order("x")) == ["a", "b", "c"]
+    assert HashRing([]).owner("x") is None
+
+
+def test_every_turn_of_a_conversation_has_its_opening_as_key():
+    opening = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    later = opening + [{"role": "assistant", "content": "Hello"}, {"role": "user", "content": "More"}]
+    assert chat(opening) == chat(later) is not None
+    assert chat(opening) != chat([opening[0], {"role": "user", "content": "Bye"}])
+    assert chat(opening) != chat(opening, model="other")
+    parts = [opening[0], {"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+    assert chat(parts) == chat(opening)
+    long = [{"role": "user", "content": "x" * 5000}]
+    assert len(chat(long)) <= PREFIX_CHARS + len("m\n")
+
+
+def test_prompt_keys_and_requests_without_a_prompt():
+    def complete(prompt):
+        return routing_key("/v1/completions", json.dumps({"model": "m", "prompt": prompt}).encode())
+
+    base = "a" * PREFIX_CHARS
+    assert complete(base + "one") == complete(base + "two") != complete("b" + base)
+    assert complete([base + "x", "other"]) == complete(base)
+    assert complete([1, 2, 3]) == complete([1, 2, 3]) != complete([1, 2, 4])
+    assert routing_key("/v1/models", b"") is None
+    assert routing_key("/v1/completions", b"not json") is None
+    assert routing_key("/tokenize", b'{"content": "x"}') is None
+
+
+def test_metrics_merge_labels_each_sample_and_keeps_one_header_per_family():
+    text = ("# HELP llmrt_x x\n# TYPE llmrt_x counter\nllmrt_x 3\n"
+            "# HELP llmrt_y y\n# TYPE llmrt_y counter\nllmrt_y{reason=\"stop\"} 1\n")
+    out = merge({"r2": text, "r1": text.replace(" 3", " 5")}, extra="llmrt_live 2\n").splitlines()
+    assert out.count("# HELP llmrt_x x") == 1 and out.count("# TYPE llmrt_y counter") == 1
+    assert out.index('llmrt_x{replica="r1"} 5') < out.index('llmrt_x{replica="r2"} 3') < out.index("# HELP llmrt_y y")
+    assert 'llmrt_y{replica="r1",reason="stop"} 1' in out
+    assert out[-1] == "llmrt_live 2"
