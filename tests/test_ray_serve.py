@@ -19,7 +19,7 @@ httpx = pytest.importorskip("httpx")
 ray = pytest.importorskip("ray")
 serve = pytest.importorskip("ray.serve")
 
-from server_process import free_port  # noqa: E402
+from server_process import free_port, parse_metrics  # noqa: E402
 
 from llmrt.server.ray.deployment import RayServeOptions, application  # noqa: E402
 from llmrt.server.ray.prefix_key import routing_key  # noqa: E402
@@ -33,15 +33,6 @@ SYSTEM = "You are a terse assistant. Answer in one short sentence."
 RESTART_TIMEOUT_S = 180
 
 
-def metric_samples(text: str) -> dict:
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
-
-
 class Cluster:
     def __init__(self, base: str):
         self.base = base
@@ -50,7 +41,7 @@ class Cluster:
         return httpx.get(self.base + "/health", timeout=60).json()
 
     def metrics(self) -> dict:
-        return metric_samples(httpx.get(self.base + "/metrics", timeout=60).text)
+        return parse_metrics(httpx.get(self.base + "/metrics", timeout=60).text)
 
     def replicas(self) -> list[str]:
         return sorted(self.health()["replicas"])
