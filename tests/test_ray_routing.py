@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from llmrt.server.ray.metrics_merge import merge
 from llmrt.server.ray.prefix_key import PREFIX_CHARS, routing_key
@@ -59,3 +62,26 @@ def test_metrics_merge_labels_each_sample_and_keeps_one_header_per_family():
     assert out.index('llmrt_x{replica="r1"} 5') < out.index('llmrt_x{replica="r2"} 3') < out.index("# HELP llmrt_y y")
     assert 'llmrt_y{replica="r1",reason="stop"} 1' in out
     assert out[-1] == "llmrt_live 2"
+
+
+def test_scaling_options_and_the_serve_run_config():
+    pytest.importorskip("ray.serve")
+    yaml = pytest.importorskip("yaml")
+    from ray.serve.schema import ServeDeploySchema
+
+    from llmrt.server.ray.deployment import RayServeOptions, build, scaling
+
+    assert scaling(RayServeOptions(replicas=3)) == {"num_replicas": 3}
+    auto = scaling(RayServeOptions(autoscale="1,4", replicas=2, parallel=8))["autoscaling_config"]
+    assert auto == {"min_replicas": 1, "max_replicas": 4, "initial_replicas": 2, "target_ongoing_requests": 8}
+    for bad in ("4,1", "1", "a,b", "0,0"):
+        with pytest.raises(ValueError):
+            scaling(RayServeOptions(autoscale=bad))
+    with pytest.raises(ValueError, match="unknown llmrt options"):
+        build({"modle": "x"})
+
+    config = Path(__file__).resolve().parent.parent / "python" / "llmrt" / "server" / "ray_config.yaml"
+    schema = ServeDeploySchema.model_validate(yaml.safe_load(config.read_text()))
+    (app,) = schema.applications
+    assert app.import_path == "llmrt.server.ray.deployment:build"
+    build({k: str(v) for k, v in app.args.items()})     # `serve run` hands the builder these

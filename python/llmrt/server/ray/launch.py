@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
+import time
 
 from .deployment import RayServeOptions, application
 
@@ -36,17 +36,23 @@ def serve_on_ray(args) -> int:
     from ... import models
     models.resolve(opts.model, filename=opts.file)
     ray.init(address=args.address, include_dashboard=False, logging_level="warning")
-    serve.start(http_options={"host": args.host, "port": args.port})
-    serve.run(app, name="llmrt", route_prefix="/")
-    n = f"{opts.autoscale} (autoscaling)" if opts.autoscale else str(opts.replicas)
-    print(f"llmrt: serving {opts.model} on Ray with {n} replicas x {opts.threads} threads on "
-          f"http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, _interrupt)   # SIGTERM stops it as Ctrl-C does, at any stage
     try:
-        stop.wait()
+        serve.start(http_options={"host": args.host, "port": args.port})
+        serve.run(app, name="llmrt", route_prefix="/")
+        n = f"{opts.autoscale} (autoscaling)" if opts.autoscale else str(opts.replicas)
+        print(f"llmrt: serving {opts.model} on Ray with {n} replicas x {opts.threads} threads on "
+              f"http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
-    serve.shutdown()
-    ray.shutdown()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        serve.shutdown()
+        ray.shutdown()
     return 0
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
