@@ -66,20 +66,17 @@ class Ingress:
         stream = self.engine.http.remote(route, req)
         try:
             start = await stream.__anext__()
+            headers = {k: v for k, v in start.headers if k.lower() not in HOP_HEADERS}
+            if headers.get("content-type", "").startswith("text/event-stream"):
+                return StreamingResponse(self._stream_body(stream), status_code=start.status, headers=headers)
+            body = b"".join([chunk async for chunk in stream])
         except RETRYABLE as e:
             self.lost += 1
             return unavailable(type(e).__name__)
-        headers = {k: v for k, v in start.headers if k.lower() not in HOP_HEADERS}
-        if not headers.get("content-type", "").startswith("text/event-stream"):
-            chunks = []
-            try:
-                async for chunk in stream:
-                    chunks.append(chunk)
-            except RETRYABLE as e:
-                self.lost += 1
-                return unavailable(type(e).__name__)
-            return Response(b"".join(chunks), status_code=start.status, headers=headers)
-        return StreamingResponse(self._stream_body(stream), status_code=start.status, headers=headers)
+        except asyncio.CancelledError:
+            stream.cancel()   # the client went away: the replica drops the request
+            raise
+        return Response(body, status_code=start.status, headers=headers)
 
     async def _stream_body(self, stream):
         done = False
