@@ -85,3 +85,63 @@ def test_scaling_options_and_the_serve_run_config():
     (app,) = schema.applications
     assert app.import_path == "llmrt.server.ray.deployment:build"
     build({k: str(v) for k, v in app.args.items()})     # `serve run` hands the builder these
+
+
+class FakeReplica:
+    """What Serve's router reads of a replica."""
+
+    def __init__(self, uid, deployment):
+        from ray.serve._private.common import ReplicaID
+
+        self.replica_id = ReplicaID(unique_id=uid, deployment_id=deployment)
+        self.max_ongoing_requests = 100
+
+    async def get_queue_len(self, deadline_s):
+        return 0
+
+
+def test_router_ranks_the_keys_replica_first_and_the_least_loaded_when_it_is_overloaded():
+    pytest.importorskip("ray.serve")
+    import asyncio
+    from types import SimpleNamespace
+
+    from ray.serve._private.common import DeploymentHandleSource, DeploymentID
+
+    from llmrt.server.ray import router as router_module
+    from llmrt.server.ray.router import PrefixHashRouter, Route
+
+    def ids(ranks):
+        return [[r.replica_id.unique_id for r in rank] for rank in ranks]
+
+    async def scenario():
+        dep = DeploymentID(name="LLMReplica", app_name="routing-test")
+        router = PrefixHashRouter(dep, DeploymentHandleSource.UNKNOWN, use_replica_queue_len_cache=True)
+        router.initialize_state(imbalance=3)
+        reps = [FakeReplica(u, dep) for u in ("r1", "r2", "r3")]
+        router.update_replicas(reps)
+        assert router_module.LIVE_REPLICAS[("routing-test", "LLMReplica")] == ["r1", "r2", "r3"]
+
+        def call(route):
+            return router.choose_replicas(reps, SimpleNamespace(args=[route, None]))
+
+        owner = HashRing(["r1", "r2", "r3"]).owner("conversation")
+        others = sorted({"r1", "r2", "r3"} - {owner})
+        ranks = ids(await call(Route(key="conversation")))
+        assert ranks[0] == [owner] and sorted(ranks[1]) == others
+        # two more requests than the least loaded: still the key's replica
+        for r in reps:
+            router.on_new_queue_len_info(r.replica_id, 3 if r.replica_id.unique_id == owner else 1)
+        assert ids(await call(Route(key="conversation")))[0] == [owner]
+        # three more: the others, of which Serve takes the least loaded
+        router.on_new_queue_len_info(next(r for r in reps if r.replica_id.unique_id == owner).replica_id, 4)
+        assert [sorted(rank) for rank in ids(await call(Route(key="conversation")))] == [others]
+        # pinned calls (health, metrics) go to that replica or nowhere
+        assert ids(await call(Route(replica="r2"))) == [["r2"]]
+        assert await call(Route(replica="gone")) == []
+        # no key: two replicas for Serve's power of two choices
+        (pair,) = ids(await call(Route()))
+        assert len(set(pair)) == 2
+        router.on_replica_actor_died(reps[0].replica_id)
+        assert router_module.LIVE_REPLICAS[("routing-test", "LLMReplica")] == ["r2", "r3"]
+
+    asyncio.run(scenario())
