@@ -19,6 +19,7 @@ httpx = pytest.importorskip("httpx")
 ray = pytest.importorskip("ray")
 serve = pytest.importorskip("ray.serve")
 
+import llmrt  # noqa: E402
 from server_process import free_port, parse_metrics  # noqa: E402
 
 from llmrt.server.ray.deployment import RayServeOptions, application  # noqa: E402
@@ -26,7 +27,9 @@ from llmrt.server.ray.prefix_key import routing_key  # noqa: E402
 from llmrt.server.ray.replica import REPLICA_HEADER  # noqa: E402
 from llmrt.server.ray.ring import HashRing  # noqa: E402
 
-PYTHON_DIR = str(Path(__file__).resolve().parent.parent / "python")
+# Where this process imported llmrt from (the working tree's python/ or site-packages): Ray's
+# workers import the same one.
+LLMRT_DIR = str(Path(llmrt.__file__).resolve().parent.parent)
 MODEL = "smollm2"
 SYSTEM = "You are a terse assistant. Answer in one short sentence."
 # Seconds a replica Serve restarts may take to come back (model load on a busy 2-core machine).
@@ -65,10 +68,9 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(smollm2_path):
     port = free_port()
-    # Ray's workers inherit this: they import llmrt from the working tree as the tests do.
     ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(
-                 [PYTHON_DIR, os.environ.get("PYTHONPATH", "")])}})
+                 [LLMRT_DIR, os.environ.get("PYTHONPATH", "")])}})
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(application(RayServeOptions(model=str(smollm2_path), replicas=2, threads=1, ctx_size=4096,
