@@ -69,7 +69,7 @@ def test_scaling_options_and_the_serve_run_config():
     yaml = pytest.importorskip("yaml")
     from ray.serve.schema import ServeDeploySchema
 
-    from llmrt.server.ray.deployment import RayServeOptions, build, scaling
+    from llmrt.server.ray.deployment import RayServeOptions, application, build, scaling
 
     assert scaling(RayServeOptions(replicas=3)) == {"num_replicas": 3}
     auto = scaling(RayServeOptions(autoscale="1,4", replicas=2, parallel=8))["autoscaling_config"]
@@ -77,6 +77,8 @@ def test_scaling_options_and_the_serve_run_config():
     for bad in ("4,1", "1", "a,b", "0,0"):
         with pytest.raises(ValueError):
             scaling(RayServeOptions(autoscale=bad))
+    # Serve accepts the deployments' options as built
+    assert application(RayServeOptions(autoscale="1,4")) is not None
     with pytest.raises(ValueError, match="unknown llmrt options"):
         build({"modle": "x"})
 
