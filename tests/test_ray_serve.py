@@ -31,6 +31,8 @@ from llmrt.server.ray.ring import HashRing  # noqa: E402
 # workers import the same one.
 LLMRT_DIR = str(Path(llmrt.__file__).resolve().parent.parent)
 MODEL = "smollm2"
+API_KEY = "ray-key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 SYSTEM = "You are a terse assistant. Answer in one short sentence."
 # Seconds a replica Serve restarts may take to come back (model load on a busy 2-core machine).
 RESTART_TIMEOUT_S = 180
@@ -44,7 +46,7 @@ class Cluster:
         return httpx.get(self.base + "/health", timeout=60).json()
 
     def metrics(self) -> dict:
-        return parse_metrics(httpx.get(self.base + "/metrics", timeout=60).text)
+        return parse_metrics(httpx.get(self.base + "/metrics", headers=AUTH, timeout=60).text)
 
     def replicas(self) -> list[str]:
         return sorted(self.health()["replicas"])
@@ -53,7 +55,7 @@ class Cluster:
         return self.metrics()[f'llmrt_prefix_cache_hits_total{{replica="{replica}"}}']
 
     def openai(self):
-        return openai.OpenAI(base_url=self.base + "/v1", api_key="none", max_retries=0, timeout=300)
+        return openai.OpenAI(base_url=self.base + "/v1", api_key=API_KEY, max_retries=0, timeout=300)
 
     def wait_replicas_ok(self, n: int, timeout: float = RESTART_TIMEOUT_S) -> dict:
         deadline = time.monotonic() + timeout
@@ -73,8 +75,9 @@ def cluster(smollm2_path):
                  [LLMRT_DIR, os.environ.get("PYTHONPATH", "")])}})
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(application(RayServeOptions(model=str(smollm2_path), replicas=2, threads=1, ctx_size=4096,
-                                               parallel=8, alias=MODEL)), name="llmrt", route_prefix="/")
+        opts = RayServeOptions(model=str(smollm2_path), replicas=2, threads=1, ctx_size=4096, parallel=8,
+                               alias=MODEL, api_key=API_KEY)
+        serve.run(application(opts), name="llmrt", route_prefix="/")
         c = Cluster(f"http://127.0.0.1:{port}")
         assert c.wait_replicas_ok(2, timeout=60)["status"] == "ok"
         yield c
@@ -102,6 +105,10 @@ def test_health_and_metrics_per_replica(cluster):
         # each replica answered its own health probe: the scrape asked each one, not any one
         assert m[f'llmrt_requests_total{{replica="{r}",endpoint="/health",status="200"}}'] >= 1
     assert [x.id for x in cluster.openai().models.list().data] == [MODEL]
+    # the replicas check the key, for the relayed endpoints and the merged metrics alike
+    for path in ("/metrics", "/v1/models"):
+        r = httpx.get(cluster.base + path, timeout=60)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
 
 
 def test_32_concurrent_streams_complete(cluster):

@@ -76,8 +76,9 @@ def main() -> None:
     path = models.resolve(args.model)
     configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
     print(f"`python tools/bench_ray.py {' '.join(sys.argv[1:])}` on {cpu_model()}, {os.cpu_count()} CPUs, "
-          f"{datetime.date.today()} (load average {os.getloadavg()[0]:.1f} at the start); {path.name}, {args.clients} clients, {args.requests} requests x "
-          f"{args.max_tokens} tokens, {args.parallel} slots per replica\n")
+          f"{datetime.date.today()} (load average {os.getloadavg()[0]:.1f} at the start); {path.name}, "
+          f"{args.clients} clients, {args.requests} requests x {args.max_tokens} tokens, "
+          f"{args.parallel} slots per replica\n")
     print("| config                 |   tokens/s | p50 TTFT ms | p99 TTFT ms | tokens |")
     print("| --- | ---: | ---: | ---: | ---: |")
     level = (args.clients, args.requests, args.max_tokens, {})
