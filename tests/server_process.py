@@ -23,6 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def parse_metrics(text: str) -> dict:
+    """Prometheus text as {name{labels}: value}."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
 class ServerProcess:
     def __init__(self, model: str, *args: str, api_key: str | None = None):
         self.port = free_port()
@@ -62,13 +72,7 @@ class ServerProcess:
 
     def metrics(self) -> dict:
         """The Prometheus samples as {name{labels}: value}."""
-        text = httpx.get(self.base + "/metrics", headers=self.headers, timeout=10).text
-        out = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
+        return parse_metrics(httpx.get(self.base + "/metrics", headers=self.headers, timeout=10).text)
 
     def openai(self, **kw):
         import openai

@@ -32,7 +32,25 @@ def add_parser(sub) -> None:
     p.add_argument("--n-draft", type=int, default=8, help="most draft tokens checked per step")
     p.add_argument("--shutdown-timeout", type=float, default=DEFAULT_SHUTDOWN_TIMEOUT_S,
                    help="seconds SIGTERM lets running requests finish")
+    r = p.add_argument_group("Ray Serve (needs llmrt[ray]): replicas of the server, routed by prompt prefix")
+    r.add_argument("--ray", action="store_true", help="serve on a Ray cluster (local unless --address)")
+    r.add_argument("--replicas", type=int, default=1, help="engine replicas (each -t threads, default 1)")
+    r.add_argument("--autoscale", default=None, metavar="MIN,MAX", help="scale replicas between MIN and MAX")
+    r.add_argument("--address", default=None, help="an existing Ray cluster (e.g. auto or ray://host:10001)")
     p.set_defaults(func=cmd_serve)
+
+
+def load_llm(path, ctx_size: int, threads: int | None, batch_size: int, parallel: int, draft=None,
+             n_draft: int = 8):
+    """The model as the server runs it (one engine per process or Ray replica)."""
+    from ..llm import LLM
+
+    if parallel < 1 or parallel > 64:
+        raise SystemExit("llmrt serve: --parallel must be in 1..64")
+    # Sequence ids: the running requests plus as many cached prefixes again (at most 64).
+    return LLM(path, n_ctx=ctx_size, n_threads=threads, n_batch=batch_size,
+               n_parallel=parallel, n_seq_max=min(64, 2 * parallel), context_shift=False, draft=draft,
+               n_draft=n_draft)
 
 
 def cmd_serve(args) -> int:
@@ -43,15 +61,12 @@ def cmd_serve(args) -> int:
     except ImportError as e:
         raise SystemExit(f"llmrt serve needs the server extra: pip install \"llmrt[server]\" ({e})")
     from .. import models
-    from ..llm import LLM
 
-    if args.parallel < 1 or args.parallel > 64:
-        raise SystemExit("llmrt serve: --parallel must be in 1..64")
+    if args.ray:
+        from .ray.launch import serve_on_ray
+        return serve_on_ray(args)
     path = models.resolve(args.model or models.DEFAULT_MODEL, filename=args.file)
-    # Sequence ids: the running requests plus as many cached prefixes again (at most 64).
-    llm = LLM(path, n_ctx=args.ctx_size, n_threads=args.threads, n_batch=args.batch_size,
-              n_parallel=args.parallel, n_seq_max=min(64, 2 * args.parallel), context_shift=False,
-              draft=args.draft, n_draft=args.n_draft)
+    llm = load_llm(path, args.ctx_size, args.threads, args.batch_size, args.parallel, args.draft, args.n_draft)
     app = create_app(llm, model_name=args.alias, api_key=args.api_key or os.environ.get("LLMRT_API_KEY"),
                      max_queue=args.max_queue)
     print(f"llmrt: serving {path.name} as {app.state.server.model_name!r} on http://{args.host}:{args.port} "
