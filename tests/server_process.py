@@ -13,7 +13,11 @@ from pathlib import Path
 
 import httpx
 
-PYTHON_DIR = Path(__file__).resolve().parent.parent / "python"
+import llmrt
+
+# The server runs the llmrt these tests import: the installed package, or the working tree's
+# python/ where tests run with PYTHONPATH=python (its native module built in place).
+PYTHON_DIR = Path(llmrt.__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 120
 
 
@@ -42,7 +46,6 @@ class ServerProcess:
         if api_key:
             cmd += ["--api-key", api_key]
         env = dict(os.environ)
-        # the working tree's package when tests run from a checkout without installing
         env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR), env.get("PYTHONPATH", "")])
         self.log = tempfile.TemporaryFile(mode="w+")   # a pipe nobody reads could fill and block it
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
