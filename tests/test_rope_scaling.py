@@ -60,3 +60,17 @@ def test_logits_match_transformers_far_out(llama3):
         span = float(ref[lo:hi].max() - ref[lo:hi].min())
         err = float(np.abs(got[lo:hi] - ref[lo:hi]).max())
         assert err < 1e-3 * span, f"positions {lo}-{hi}: max error {err / span:.2e} of the logit range"
+
+
+def test_unknown_rope_scaling_is_refused(tmp_path):
+    from llmrt.convert import ConvertError
+    from llmrt.convert.hf_config import base_metadata
+
+    class Writer:
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+
+    cfg = {"num_hidden_layers": 1, "hidden_size": 64, "num_attention_heads": 4,
+           "rope_scaling": {"rope_type": "longrope", "short_factor": [1.0] * 8, "long_factor": [2.0] * 8}}
+    with pytest.raises(ConvertError, match="longrope"):
+        base_metadata(Writer(), cfg)

@@ -66,6 +66,9 @@ def _rope_scaling(w, params: dict) -> None:
         w.add_rope_scaling_type(_gguf().RopeScalingType.YARN)
         w.add_rope_scaling_factor(factor)
         w.add_rope_scaling_orig_ctx_len(params["original_max_position_embeddings"])
+    elif rtype not in (None, "default"):
+        # a scaling written nowhere would make the file run with plain RoPE: silently wrong
+        raise ConvertError(f"RoPE scaling {rtype!r} is not supported by llmrt convert")
 
 
 def llama3_rope_factors(cfg: dict):
