@@ -74,3 +74,31 @@ def test_unknown_rope_scaling_is_refused(tmp_path):
            "rope_scaling": {"rope_type": "longrope", "short_factor": [1.0] * 8, "long_factor": [2.0] * 8}}
     with pytest.raises(ConvertError, match="longrope"):
         base_metadata(Writer(), cfg)
+
+
+def test_unknown_tensor_is_refused(llama3, tmp_path):
+    """A tensor without a role is named in a ModelError instead of being ignored."""
+    import llmrt
+
+    _, path = llama3
+    reader = gguf.GGUFReader(path)
+    out = tmp_path / "extra.gguf"
+    w = gguf.GGUFWriter(str(out), "llama")
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        value = field.contents()
+        vtype = field.types[0]
+        if vtype == gguf.GGUFValueType.ARRAY:
+            w.add_array(key, value)
+        else:
+            w.add_key_value(key, value, vtype)
+    for t in reader.tensors:
+        w.add_tensor(t.name, np.asarray(t.data), raw_dtype=t.tensor_type)
+    w.add_tensor("blk.0.attn_mystery.weight", np.ones(4, np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with pytest.raises(llmrt.ModelError, match="blk.0.attn_mystery.weight"):
+        llmrt.LLM(out, n_ctx=64, n_threads=1)

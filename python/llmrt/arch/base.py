@@ -8,6 +8,7 @@ architecture means adding one file that builds an ArchSpec and registers it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -92,6 +93,10 @@ def without_dense_ffn(names: Mapping[str, str]) -> dict:
     dense = ("mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
     return {k: v for k, v in names.items() if not any(f in k for f in dense)}
 
+
+# Tensors some converters write that the forward pass rightly does without (none so far): every
+# other tensor of a file must have a role above, or loading refuses the file.
+KNOWN_UNUSED_TENSORS: frozenset[str] = frozenset()
 
 # Roles every architecture must have; the rest are switched on per spec.
 REQUIRED_ROLES = ("token_embd", "output_norm", "attn_norm", "attn_q", "attn_k", "attn_v",
@@ -216,6 +221,12 @@ class ArchSpec:
             if layer is not None and layer >= n_layer:
                 raise ModelError(f"{self.name}: tensor {name!r} belongs to layer {layer}, but "
                                  f"{self.key('block_count')} = {n_layer}")
+        templates = set(GLOBAL_TENSORS.values()) | set(LAYER_TENSORS.values()) | KNOWN_UNUSED_TENSORS
+        unknown = sorted(n for n in tensor_names if re.sub(r"^blk\.\d+\.", "blk.{}.", n) not in templates)
+        if unknown:
+            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+            raise ModelError(f"{self.name}: tensor {unknown[0]!r}{more} has no role in llmrt's {self.name} "
+                             f"block; running without it could be silently wrong, so the file is refused")
         for role in self.required_roles(n_expert):
             template = GLOBAL_TENSORS.get(role) or LAYER_TENSORS[role]
             for il in (range(n_layer) if "{}" in template else [None]):
