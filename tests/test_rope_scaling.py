@@ -16,6 +16,8 @@ gguf = pytest.importorskip("gguf")
 # interpolated band and the rest are divided by `factor`: every branch of the scaling runs.
 LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
           "original_max_position_embeddings": 64}
+# Qwen 2.5's long-context setting in small: an original context of 64 stretched 4 times.
+YARN = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}
 N_POSITIONS = 3000
 
 
@@ -43,13 +45,24 @@ def test_converter_writes_the_frequency_factors(llama3):
     assert not any(k.endswith("rope.scaling.type") for k in reader.fields)
 
 
-def test_logits_match_transformers_far_out(llama3):
+@pytest.fixture(scope="module")
+def qwen2_yarn(tmp_path_factory):
+    from llmrt.cli import main as cli_main
+
+    d = make_model(tmp_path_factory.mktemp("yarn"), "qwen2", rope_scaling=YARN, max_positions=4096, seed=8)
+    out = tmp_path_factory.mktemp("gguf") / "yarn.gguf"
+    assert cli_main(["convert", str(d), "-o", str(out), "--outtype", "f32", "-q"]) == 0
+    return d, out
+
+
+@pytest.mark.parametrize("model", ["llama3", "qwen2_yarn"])
+def test_logits_match_transformers_far_out(model, request):
     import torch
     import transformers as tf
 
     import llmrt
 
-    d, path = llama3
+    d, path = request.getfixturevalue(model)
     llm = llmrt.LLM(path, n_ctx=N_POSITIONS + 8, n_threads=2, kv_type="f32")
     ids = np.random.default_rng(0).integers(3, llm.n_vocab - 3, N_POSITIONS).tolist()
     model = tf.AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32).eval()

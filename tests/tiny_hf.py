@@ -116,7 +116,7 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
         cfg = tf.MistralConfig(**common, rope_theta=10000.0, sliding_window=None, bos_token_id=0, eos_token_id=1)
         cls = tf.MistralForCausalLM
     elif arch == "qwen2":
-        cfg = tf.Qwen2Config(**common, rope_theta=1000000.0)
+        cfg = tf.Qwen2Config(**common, rope_theta=1000000.0, rope_scaling=rope_scaling)
         cls = tf.Qwen2ForCausalLM
     elif arch == "qwen3":
         cfg = tf.Qwen3Config(**common, head_dim=hidden // heads, rope_theta=1000000.0)

@@ -40,6 +40,10 @@ HParams hparams_from_dict(const py::dict& d) {
     read(d, "rope_scale", h.rope_scale);
     read(d, "rope_base_swa", h.rope_base_swa);
     read(d, "rope_scale_swa", h.rope_scale_swa);
+    read(d, "rope_ext_factor", h.rope_ext_factor);
+    read(d, "rope_corr_low", h.rope_corr_low);
+    read(d, "rope_corr_high", h.rope_corr_high);
+    read(d, "rope_mscale", h.rope_mscale);
     read(d, "sliding_window", h.sliding_window);
     read(d, "layer_is_swa", h.layer_is_swa);
     read(d, "embd_scale", h.embd_scale);

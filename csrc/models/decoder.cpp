@@ -53,7 +53,8 @@ void Context::store_kv(int il, const Batch& b) {
 const ops::RopeAngles& Context::rope_angles(const ops::RopeParams& p, const Batch& b) {
     for (const auto& [q, angles] : s_.rope)
         if (q.n_rot == p.n_rot && q.freq_base == p.freq_base && q.freq_scale == p.freq_scale &&
-            q.freq_factors == p.freq_factors && q.mode == p.mode)
+            q.freq_factors == p.freq_factors && q.mode == p.mode && q.ext_factor == p.ext_factor &&
+            q.corr_low == p.corr_low && q.corr_high == p.corr_high && q.mscale == p.mscale)
             return angles;
     s_.rope.emplace_back(p, ops::RopeAngles{});
     ops::rope_angles(b.positions, b.n, p, s_.rope.back().second);

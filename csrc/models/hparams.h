@@ -26,6 +26,8 @@ struct HParams {
     ops::RopeMode rope_mode = ops::RopeMode::Normal;
     float rope_base = 10000.0f, rope_scale = 1.0f;
     float rope_base_swa = 10000.0f, rope_scale_swa = 1.0f;
+    // YaRN on the global layers (ops/rope.h; 0: off); Python computes the correction range.
+    float rope_ext_factor = 0.0f, rope_corr_low = 0.0f, rope_corr_high = 0.0f, rope_mscale = 1.0f;
 
     int sliding_window = 0;                 // 0: no layer has a window
     std::vector<uint8_t> layer_is_swa;      // (n_layer); empty: none
@@ -68,6 +70,12 @@ inline ops::RopeParams rope_params_for_layer(const HParams& hp, int il) {
     p.mode = hp.rope_mode;
     p.freq_base = hp.is_swa(il) ? hp.rope_base_swa : hp.rope_base;
     p.freq_scale = hp.is_swa(il) ? hp.rope_scale_swa : hp.rope_scale;
+    if (!hp.is_swa(il)) {
+        p.ext_factor = hp.rope_ext_factor;
+        p.corr_low = hp.rope_corr_low;
+        p.corr_high = hp.rope_corr_high;
+        p.mscale = hp.rope_mscale;
+    }
     return p;
 }
 

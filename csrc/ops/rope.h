@@ -16,7 +16,16 @@ struct RopeParams {
     float freq_scale = 1.0f;
     const float* freq_factors = nullptr;  // (n_rot / 2) or nullptr
     RopeMode mode = RopeMode::Normal;
+    // YaRN (ext_factor > 0): frequency i keeps its unscaled angle below corr_low, takes the
+    // freq_scale-d one above corr_high, and a linear blend between; cos and sin are multiplied
+    // by mscale (the attention temperature correction).
+    float ext_factor = 0.0f;
+    float corr_low = 0.0f, corr_high = 0.0f;
+    float mscale = 1.0f;
 };
+
+// YaRN's angle of frequency i from its unscaled angle.
+float yarn_theta(const RopeParams& p, int i, float extrap);
 
 // The rotation angles of a batch: cos and sin of (token, frequency i), (n_tokens, n_rot / 2)
 // each. They depend on the positions and the parameters only, so a forward pass computes them

@@ -172,6 +172,8 @@ class ArchSpec:
         factor = v.real("rope.scaling.factor", 0.0, below=1e6)
         if scaling == "linear" and factor:
             hp["rope_scale"] = 1.0 / factor
+        elif scaling == "yarn" and factor:
+            hp.update(yarn_params(v, hp, factor))
         elif scaling not in (None, "none", "linear"):
             raise ModelError(f"{self.name}: RoPE scaling {scaling!r} is not supported yet")
         hp["rope_base_swa"] = hp["rope_base"]
@@ -233,6 +235,28 @@ class ArchSpec:
                 name = template.format(il) if il is not None else template
                 if name not in tensor_names:
                     raise ModelError(f"{self.name}: required tensor {name!r} is missing from the file")
+
+
+def yarn_params(v, hp: dict, factor: float) -> dict:
+    """YaRN's RoPE settings as llama.cpp derives them (ggml_rope_yarn_corr_dims): frequencies
+    that turn fewer than beta_slow times over the original context are interpolated (divided by
+    `factor`), those turning more than beta_fast times keep their value, a linear ramp between;
+    attention logits get the temperature correction 0.1 ln(factor) + 1 (times attn_factor)."""
+    n_ctx_orig = v.integer("rope.scaling.original_context_length", hp["n_ctx_train"] or 0, lo=1)
+    if n_ctx_orig < 1:
+        raise v.fail("rope.scaling.original_context_length", "is missing (YaRN needs the original context)")
+    beta_fast = v.real("rope.scaling.yarn_beta_fast", 32.0, positive=True)
+    beta_slow = v.real("rope.scaling.yarn_beta_slow", 1.0, positive=True)
+    attn_factor = v.real("rope.scaling.attn_factor", 1.0, positive=True)
+    n_rot, base = hp["n_rot"], hp["rope_base"]
+
+    def corr_dim(n_rotations: float) -> float:
+        return n_rot * math.log(n_ctx_orig / (n_rotations * 2 * math.pi)) / (2 * math.log(base))
+
+    low = max(0.0, math.floor(corr_dim(beta_fast)))
+    high = min(n_rot - 1.0, math.ceil(corr_dim(beta_slow)))
+    return {"rope_scale": 1.0 / factor, "rope_ext_factor": 1.0, "rope_corr_low": float(low),
+            "rope_corr_high": float(high), "rope_mscale": attn_factor * (1.0 + 0.1 * math.log(factor))}
 
 
 def _layer_of(tensor_name: str) -> int | None:
