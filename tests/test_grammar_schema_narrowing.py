@@ -1,0 +1,60 @@
+"""JSON Schema constructs compiled to a narrower language than the schema's: every document the
+grammar accepts validates, some valid documents are rejected, and a warning says where."""
+
+import json
+from decimal import Decimal
+
+import jsonschema
+import numpy as np
+import pytest
+
+from llmrt.grammar import Grammar
+from test_grammar_schema import _random_walk
+
+# (schema, accepted (valid), valid but narrowed away, invalid, warning text)
+CASES = [
+    ({"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+     [[], ["a"]], [["a", "b"]], [["a", "a"], [1]], "uniqueItems where the items are not a finite"),
+    ({"type": "array", "items": {"type": "integer"}, "uniqueItems": True, "minItems": 1},
+     [[3]], [[1, 2]], [[], [1, 1]], "arrays of at most one item"),
+    ({"type": "array", "prefixItems": [{"type": "integer"}], "uniqueItems": True},
+     [[], [1]], [[1, "x"]], [["x"], [1, 1]], "with prefixItems or contains"),
+    ({"type": "array", "items": {"enum": list(range(10))}, "uniqueItems": True},
+     [[0, 7], [7, 0, 1]], [[9], [8, 0]], [[0, 0], [10]], "uniqueItems over 10 values"),
+    ({"type": "object", "propertyNames": {"maxLength": 3}, "properties": {"ab": {"type": "integer"}}},
+     [{"ab": 1}, {}], [{"x": 1}], [{"ab": "x"}, {"abcd": 1}], "propertyNames accepting declared"),
+    ({"type": "object", "patternProperties": {"^(?!x)[a-z]+$": {"type": "integer"}},
+      "additionalProperties": {"type": "integer"}},
+     [{"ab": 1}], [], [{"ab": "s"}, {"X": "s"}], "offers no keys of its own"),
+]
+
+
+def _validator(schema):
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(json.loads(json.dumps(schema), parse_float=Decimal))
+
+
+@pytest.mark.parametrize("i", range(len(CASES)))
+def test_narrowed_language_is_inside_the_schema(i):
+    schema, accepted, narrowed, invalid, warning = CASES[i]
+    g = Grammar.from_json_schema(schema)
+    check = _validator(schema)
+    assert any(warning in w for w in g.warnings), g.warnings
+    for v in accepted + narrowed:
+        assert check.is_valid(v), v                   # the table itself is right
+    for v in accepted:
+        assert g.accepts(json.dumps(v)), v
+    for v in narrowed + invalid:
+        assert not g.accepts(json.dumps(v)), v
+    for v in invalid:
+        assert not check.is_valid(v), v
+    rng = np.random.default_rng(i)
+    walks = [w for w in (_random_walk(g, rng) for _ in range(30)) if w is not None]
+    assert walks
+    for text in walks:
+        assert check.is_valid(json.loads(text, parse_float=Decimal)), text
+
+
+def test_exact_uniqueness_is_not_reported_as_narrowed():
+    g = Grammar.from_json_schema({"type": "array", "items": {"enum": ["a", "b"]}, "uniqueItems": True})
+    assert g.warnings == [] and g.accepts('["a","b"]') and not g.accepts('["a","a"]')
