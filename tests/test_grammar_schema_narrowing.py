@@ -26,6 +26,18 @@ CASES = [
     ({"type": "object", "patternProperties": {"^(?!x)[a-z]+$": {"type": "integer"}},
       "additionalProperties": {"type": "integer"}},
      [{"ab": 1}], [], [{"ab": "s"}, {"X": "s"}], "offers no keys of its own"),
+    ({"not": {"type": "string", "pattern": "^a"}},
+     [1, None, {}], ["b"], ["a", "abc"], "(not): negation of pattern/format left out"),
+    ({"oneOf": [{"type": "string", "pattern": "^a.+$"}, {"type": ["string", "null"], "maxLength": 1}]},
+     ["abc", None], ["a", "b"], ["bcd", 1], "(oneOf): negation of pattern/format left out"),
+    ({"oneOf": [{"type": "object", "required": ["a"], "additionalProperties": {"type": "integer"}},
+                {"type": "object", "required": ["b"]}]},
+     [{"a": 1}, {"b": 1}], [{"a": 1, "b": "x"}], [{"a": 1, "b": 2}, {}],
+     "(oneOf): negation of patternProp"),
+    ({"if": {"type": "integer", "multipleOf": 2}, "then": {"minimum": 0}, "else": {"maximum": 0}},
+     [4, 0, -2.5, "x"], [-3], [-4, 3], "(if): negation of multipleOf left out"),
+    ({"anyOf": [{"type": "integer"}, {"type": "array", "not": {"uniqueItems": True}}]},
+     [1], [[1, 1]], [[], [1, 2], "x"], "(not): negation of uniqueItems"),
 ]
 
 
