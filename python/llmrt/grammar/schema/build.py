@@ -12,7 +12,8 @@ represented exactly raise GrammarError naming the keyword and the JSON pointer, 
 `not`, `oneOf` and `if`/`else` need a complement negation.py can only narrow: then the narrower
 language is used (sound: it lies inside the schema's), the warning says where, and the schema
 object's node is marked `exact = False` so that nothing negates it again. A oneOf proves its
-branches disjoint only when all of them are exact.
+branches disjoint only when all of them are exact; a branch that would need the complement of
+a narrowed branch is left out (a narrowing too).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Builder:
         self.recursive: dict[int, object] = {} # id(target) -> Node, for Ref emission
         self.depth = 0
         self.narrowings = 0                    # how many narrowings so far (see visit)
+        self.cur = ""                          # pointer of the schema object being built
 
     def fail(self, ptr: str, word: str, why: str):
         raise GrammarError(f"JSON schema: {word} at '{ptr or '/'}': {why}")
@@ -75,8 +77,11 @@ class Builder:
         try:
             if self.depth > MAX_DEPTH:
                 self.fail(ptr, "nesting", f"schemas nested deeper than {MAX_DEPTH} levels")
-            before = self.narrowings
-            n = self._visit(s, ptr, self.index.base(s, base))
+            before, outer, self.cur = self.narrowings, self.cur, ptr
+            try:
+                n = self._visit(s, ptr, self.index.base(s, base))
+            finally:
+                self.cur = outer
             if self.narrowings != before and isinstance(n, M.Node):
                 n.exact = False                # its complement would accept too much
             return n
@@ -311,9 +316,13 @@ class Builder:
                     disjoint = False
         if disjoint:
             return M.union(subs)
-        negs = [negate(x, self.narrower(ptr, "oneOf")) for x in subs]
+        narrow = self.narrower(ptr, "oneOf")
+        negs = [negate(x, narrow) if getattr(x, "exact", True) else None for x in subs]
         alts = []
         for i, x in enumerate(subs):
+            if any(nx is None for j, nx in enumerate(negs) if j != i):
+                narrow(f"branch {i}: another branch is narrowed, so its complement is unknown")
+                continue                       # leaving a branch out only narrows
             for j, nx in enumerate(negs):
                 if j != i:
                     x = M.meet(x, nx)
@@ -455,7 +464,11 @@ def build(schema, strict: bool = False):
     b = Builder(schema, strict)
     key = id(schema)
     b.active.add(key)
-    node = b.visit(schema, "", ROOT_BASE)
+    token = M.NARROW.set(lambda what: b.narrower(b.cur, "allOf")(what))
+    try:
+        node = b.visit(schema, "", ROOT_BASE)
+    finally:
+        M.NARROW.reset(token)
     b.active.discard(key)
     if key in b.recursive:
         b.recursive[key] = node
