@@ -18,7 +18,7 @@ from llmrt.errors import GrammarError
 from llmrt.grammar import Grammar
 
 SUITE = pathlib.Path(__file__).parent / "data" / "json_schema_suite"
-COMPILED_FLOOR = 320         # groups of the 359 that compile; raise when coverage improves
+COMPILED_FLOOR = 330         # groups of the 359 that compile; raise when coverage improves
 _REMOTE = re.compile(r'"\$(?:ref|dynamicRef)": "(https?:|[^"#]*localhost)')
 
 

@@ -10,7 +10,9 @@ json_schema_suite/, groups with remote refs skipped) with llmrt and, when instal
 extra), llguidance and XGrammar, and checks every instance (compact and default separators;
 accepted if either is): compiled / unsupported groups, unsound (invalid instances accepted),
 incomplete (valid instances rejected), median and worst compile ms (best of 3 per group). --corpus compiles the
-schemas of tests/data/schema_corpus/ with each. --decode times greedy decoding of one model
+schemas of tests/data/schema_corpus/ with each; with --generate MODEL it also samples one
+document per compiled schema with llmrt (temperature 0.7, at most 300 tokens) and validates
+the finished ones with the jsonschema package. --decode times greedy decoding of one model
 unconstrained, under generic JSON and under HEAVY (30 properties: enums, patterns, bounded
 numbers, nested arrays), each grammar twice (first: masks computed as met; then cached).
 
@@ -193,11 +195,47 @@ def suite():
               f"{r['incomplete']:10d} {statistics.median(ms):9.2f} {max(ms):8.1f}")
 
 
-def corpus():
+def _corpus_files():
     import glob
+    return sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                         "schema_corpus", "*.json")))
+
+
+def generate(model):
+    """One sampled document per compiled corpus schema, validated with jsonschema."""
+    import jsonschema
+    from llmrt import models
+    from llmrt.errors import GrammarError
+    llm = llmrt.LLM(models.resolve(model, progress=False), n_ctx=1024)
+    counts = {"compiled": 0, "finished": 0, "valid": 0, "narrowed": 0}
+    for f in _corpus_files():
+        with open(f, encoding="utf-8") as fh:
+            schema = json.load(fh)
+        try:
+            g = Grammar.from_json_schema(schema)
+        except GrammarError:
+            continue
+        counts["compiled"] += 1
+        counts["narrowed"] += any(w.startswith("narrowed") for w in g.warnings)
+        prompt = f"A JSON document for {schema.get('title', os.path.basename(f))}:\n"
+        out = llm.generate_tokens(prompt, max_tokens=300, grammar=g, temperature=0.7, seed=1)
+        if out.finish_reason == "length":
+            continue
+        counts["finished"] += 1
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        errors = [e.message for e in cls(schema, format_checker=cls.FORMAT_CHECKER)
+                  .iter_errors(json.loads(out.text))]
+        if errors:
+            print(f"INVALID {os.path.basename(f)}: {errors[0][:120]} :: {out.text[:200]}")
+        else:
+            counts["valid"] += 1
+    print(f"llmrt + {model}: {counts['compiled']} compiled ({counts['narrowed']} narrowed), "
+          f"{counts['finished']} finished within 300 tokens, {counts['valid']} of them valid")
+
+
+def corpus():
     import statistics
-    files = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "tests", "data",
-                                          "schema_corpus", "*.json")))
+    files = _corpus_files()
     print(f"{'implementation':18} {'schemas':>7} {'compiled':>8} {'%':>6} {'median ms':>9} {'worst ms':>8}")
     for name, comp, _ in peers():
         ms = []
@@ -220,6 +258,7 @@ def main():
     ap.add_argument("--model", action="append")
     ap.add_argument("--suite", action="store_true", help="JSON Schema Test Suite, llmrt and peers")
     ap.add_argument("--corpus", action="store_true", help="real-world schemas, llmrt and peers")
+    ap.add_argument("--generate", metavar="MODEL", help="with --corpus: sample and validate")
     ap.add_argument("--decode", metavar="MODEL", help="decode tok/s: free, json, heavy schema")
     args = ap.parse_args()
     if args.decode:
@@ -230,6 +269,8 @@ def main():
             suite()
         if args.corpus:
             corpus()
+            if args.generate:
+                generate(args.generate)
         return
     docs, deep = documents()
     print(f"{'model':34} {'grammar':8} {'tokens':>6} {'cold ms/tok':>11} {'warm ms/tok':>11} "

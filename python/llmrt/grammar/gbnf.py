@@ -13,7 +13,14 @@ Elements: ("cls", ((lo, hi), ...)) a set of code points (negation already applie
 
 from __future__ import annotations
 
+import re
+
 from ..errors import GrammarError
+
+# Runs the parser consumes whole rather than character by character (compile time of large
+# generated grammars is dominated by this loop).
+_PLAIN_RUN = re.compile(r'[^"\\]+')
+_WORD_RUN = re.compile(r"[A-Za-z0-9_-]+")
 
 MAX_CP = 0x10FFFF
 # Repetitions are expanded into copies of their body; this bounds the expanded grammar (elements
@@ -110,12 +117,11 @@ class _Parser:
                 break
 
     def name(self) -> str:
-        start = self.pos
-        while self.pos < len(self.src) and _is_word(self.src[self.pos]):
-            self.pos += 1
-        if self.pos == start:
+        m = _WORD_RUN.match(self.src, self.pos)
+        if m is None:
             self.fail("expected a rule name")
-        return self.src[start:self.pos]
+        self.pos = m.end()
+        return m.group()
 
     def hex(self, ndig: int) -> int:
         start = self.pos
@@ -207,7 +213,12 @@ class _Parser:
                 while self.peek() != '"':
                     if not self.peek():
                         self.fail("unterminated string literal")
-                    seq.append(char_el(self.char()))
+                    m = _PLAIN_RUN.match(self.src, self.pos)
+                    if m is None:
+                        seq.append(char_el(self.char()))
+                        continue
+                    seq.extend(char_el(ord(ch)) for ch in m.group())
+                    self.pos = m.end()
                 self.pos += 1
             elif c == "[":
                 self.pos += 1

@@ -144,15 +144,29 @@ def _productive(rules: list) -> list:
     derives no byte string): what they would accept is unchanged, but a matcher no longer
     enters a prefix that cannot be completed."""
     ok = [False] * len(rules)
+    users: list[list] = [[] for _ in rules]      # rule -> alternatives (rid, j) that use it
+    need: dict = {}                              # (rid, j) -> referenced rules not yet ok
+    queue = []
+    for rid, alts in enumerate(rules):           # a worklist: each reference counted once
+        for j, alt in enumerate(alts):
+            if any(k == BYTES and a == 0 for k, a in alt):
+                continue
+            refs = {a for k, a in alt if k != BYTES}
+            need[rid, j] = len(refs)
+            for r in refs:
+                users[r].append((rid, j))
+            if not refs and not ok[rid]:
+                ok[rid] = True
+                queue.append(rid)
+    while queue:
+        for rid, j in users[queue.pop()]:
+            need[rid, j] -= 1
+            if not need[rid, j] and not ok[rid]:
+                ok[rid] = True
+                queue.append(rid)
 
     def alive(alt) -> bool:
         return all(a != 0 if k == BYTES else ok[a] for k, a in alt)
-    changed = True
-    while changed:
-        changed = False
-        for rid, alts in enumerate(rules):
-            if not ok[rid] and any(alive(alt) for alt in alts):
-                ok[rid] = changed = True
     return [[alt for alt in alts if alive(alt)] for alts in rules]
 
 

@@ -4,7 +4,12 @@ Plain arrays are a prefix of positional elements then repeated items. With `cont
 element is either counted (it matches the contains schema) or not (it matches the negation
 when maxContains bounds the count; anything when only a minimum is asked), and a rule per
 (position, count) tracks progress. uniqueItems is exact when the items are a finite set of
-at most MAX_UNIQUE values (one rule per subset used); otherwise it is refused.
+at most MAX_UNIQUE values (one rule per subset used). Otherwise the array is narrowed, never
+widened, and the narrowing is listed in the grammar's warnings:
+- finite items of more than MAX_UNIQUE values: only the first MAX_UNIQUE (sorted) are offered;
+- items that are not a finite set (or prefixItems/contains beside uniqueItems), minItems <= 1:
+  arrays of at most one item, which are unique by definition;
+- the same with minItems >= 2: refused, as no grammar keeps unbounded items apart.
 """
 
 from __future__ import annotations
@@ -127,14 +132,26 @@ def _finite_values(n) -> list | None:
     return out
 
 
+def _at_most_one(em, a: M.Arr, why: str) -> str:
+    if a.min_items > 1:
+        raise Undecidable(f"uniqueItems {why} and minItems {a.min_items}")
+    em.narrowed(f"uniqueItems {why}: arrays of at most one item")
+    hi = 1 if a.max_items is None else min(a.max_items, 1)
+    return arr_expr(em, replace(a, unique=False, max_items=hi))
+
+
 def _unique(em, a: M.Arr) -> str:
     if a.prefix or a.contains:
-        raise Undecidable("uniqueItems with prefixItems or contains")
+        return _at_most_one(em, a, "with prefixItems or contains")
     vals = _finite_values(a.items)
     if vals is None:
-        raise Undecidable("uniqueItems where the items are not a finite set of values")
+        return _at_most_one(em, a, "where the items are not a finite set of values")
     if len(vals) > MAX_UNIQUE:
-        raise Undecidable(f"uniqueItems over more than {MAX_UNIQUE} values")
+        if a.min_items > MAX_UNIQUE:
+            raise Undecidable(f"uniqueItems over more than {MAX_UNIQUE} values "
+                              f"and minItems {a.min_items}")
+        em.narrowed(f"uniqueItems over {len(vals)} values: only the first {MAX_UNIQUE} offered")
+        vals = vals[:MAX_UNIQUE]
     names = [em.node(v, "uniq") for v in vals]
     hi = len(vals) if a.max_items is None else min(a.max_items, len(vals))
     memo: dict = {}

@@ -8,7 +8,12 @@ what the atoms of this schema object evaluated.
 
 Keywords nobody defines are annotations: ignored and reported in `warnings` (or refused when
 strict). Keywords the specification defines as assertions or applicators that cannot be
-represented exactly raise GrammarError naming the keyword and the JSON pointer.
+represented exactly raise GrammarError naming the keyword and the JSON pointer, except where
+`not`, `oneOf` and `if`/`else` need a complement negation.py can only narrow: then the narrower
+language is used (sound: it lies inside the schema's), the warning says where, and the schema
+object's node is marked `exact = False` so that nothing negates it again. A oneOf proves its
+branches disjoint only when all of them are exact; a branch that would need the complement of
+a narrowed branch is left out (a narrowing too).
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ class Builder:
         self.active: set[int] = set()          # ref targets being built
         self.recursive: dict[int, object] = {} # id(target) -> Node, for Ref emission
         self.depth = 0
+        self.narrowings = 0                    # how many narrowings so far (see visit)
+        self.cur = ""                          # pointer of the schema object being built
 
     def fail(self, ptr: str, word: str, why: str):
         raise GrammarError(f"JSON schema: {word} at '{ptr or '/'}': {why}")
@@ -70,7 +77,14 @@ class Builder:
         try:
             if self.depth > MAX_DEPTH:
                 self.fail(ptr, "nesting", f"schemas nested deeper than {MAX_DEPTH} levels")
-            return self._visit(s, ptr, self.index.base(s, base))
+            before, outer, self.cur = self.narrowings, self.cur, ptr
+            try:
+                n = self._visit(s, ptr, self.index.base(s, base))
+            finally:
+                self.cur = outer
+            if self.narrowings != before and isinstance(n, M.Node):
+                n.exact = False                # its complement would accept too much
+            return n
         finally:
             self.depth -= 1
 
@@ -260,6 +274,15 @@ class Builder:
             a = replace(a, max_props=self._count(s, ptr, "maxProperties"))
         return a
 
+    def narrower(self, ptr: str, word: str):
+        """A callback for negate(): records a narrowing at ptr."""
+        def narrow(what: str) -> None:
+            self.narrowings += 1
+            msg = f"narrowed at '{ptr or '/'}' ({word}): {what}"
+            if msg not in self.warnings:
+                self.warnings.append(msg)
+        return narrow
+
     def _meet(self, x, y, ptr, word):
         try:
             return M.meet(x, y)
@@ -286,16 +309,20 @@ class Builder:
         subs = self._list(s, ptr, base, "oneOf")
         if len(subs) == 1:
             return subs[0]
-        disjoint = True
-        for i in range(len(subs)):
+        disjoint = all(getattr(x, "exact", True) for x in subs)
+        for i in range(len(subs) if disjoint else 0):
             for j in range(i + 1, len(subs)):
                 if not M.meet(subs[i], subs[j]).empty:
                     disjoint = False
         if disjoint:
             return M.union(subs)
-        negs = [negate(x) for x in subs]
+        narrow = self.narrower(ptr, "oneOf")
+        negs = [negate(x, narrow) if getattr(x, "exact", True) else None for x in subs]
         alts = []
         for i, x in enumerate(subs):
+            if any(nx is None for j, nx in enumerate(negs) if j != i):
+                narrow(f"branch {i}: another branch is narrowed, so its complement is unknown")
+                continue                       # leaving a branch out only narrows
             for j, nx in enumerate(negs):
                 if j != i:
                     x = M.meet(x, nx)
@@ -303,7 +330,7 @@ class Builder:
         return M.union(alts)
 
     def not_(self, s, ptr, base):
-        return negate(self.visit(s["not"], ptr, base))
+        return negate(self.visit(s["not"], ptr, base), self.narrower(ptr, "not"))
 
     def if_(self, s, ptr, base):
         cond = self.visit(s["if"], ptr, base)
@@ -312,7 +339,7 @@ class Builder:
         if then.is_any() if isinstance(then, M.Node) else False:
             if other.is_any() if isinstance(other, M.Node) else False:
                 return ANY
-        return M.union([M.meet(cond, then), M.meet(negate(cond), other)])
+        return M.union([M.meet(cond, then), M.meet(negate(cond, self.narrower(ptr, "if")), other)])
 
     def dependent_required(self, s, ptr, base, word="dependentRequired"):
         out = ANY
@@ -367,6 +394,8 @@ class Builder:
         target, tbase, tptr = self._resolve(ref, ptr, base, word)
         key = id(target)
         if key in self.refs:
+            if not getattr(self.refs[key], "exact", True):
+                self.narrowings += 1           # the enclosing schema is narrowed too
             return self.refs[key]
         if key in self.active:
             node = M.Ref(key, _kinds_of(target))
@@ -435,7 +464,11 @@ def build(schema, strict: bool = False):
     b = Builder(schema, strict)
     key = id(schema)
     b.active.add(key)
-    node = b.visit(schema, "", ROOT_BASE)
+    token = M.NARROW.set(lambda what: b.narrower(b.cur, "allOf")(what))
+    try:
+        node = b.visit(schema, "", ROOT_BASE)
+    finally:
+        M.NARROW.reset(token)
     b.active.discard(key)
     if key in b.recursive:
         b.recursive[key] = node

@@ -56,6 +56,7 @@ class Emitter:
         self.recursive = recursive
         self.any_order = any_order
         self.warnings: list[str] = []
+        self.at = ""                   # JSON pointer of the node being emitted (for warnings)
         self._n = 0
 
     def reserve(self, hint: str) -> str:
@@ -90,10 +91,13 @@ class Emitter:
         got = self._nodes.get(id(n))
         if got is not None:
             return got
+        outer, self.at = self.at, getattr(n, "at", self.at)
         try:
             alts = [self.atom(a, hint) for a in n.atoms]
         except M.Undecidable as e:
-            raise GrammarError(f"JSON schema at '{getattr(n, 'at', '') or '/'}': {e}") from None
+            raise GrammarError(f"JSON schema at '{self.at or '/'}': {e}") from None
+        finally:
+            self.at = outer
         parts = (["(" + " | ".join(alts) + ") space"] if alts else []) + [self.node(r) for r in n.refs]
         body = " | ".join(parts) if parts else self.NEVER
         name = self.add(hint, body)
@@ -113,6 +117,12 @@ class Emitter:
         if isinstance(a, M.Arr):
             return self.add(hint + "-arr", arr_expr(self, a))
         return self.add(hint + "-obj", obj_expr(self, a))
+
+    def narrowed(self, what: str) -> None:
+        """Record that the grammar accepts less than the schema here (never more)."""
+        msg = f"narrowed at '{self.at or '/'}': {what}"
+        if msg not in self.warnings:
+            self.warnings.append(msg)
 
     def gbnf(self, top: str) -> str:
         lines = [f"root ::= space {top}"]

@@ -8,16 +8,22 @@ that is provably empty is dropped, so `Node.empty` means "matches nothing" exact
 emptiness was decidable, and never otherwise.
 
 `Ref` is an opaque node standing for a recursive $ref: it can be emitted but not intersected.
+
+Where an intersection is not representable exactly but a subset of it is, and the caller has
+set NARROW to a callback, the subset is used and the callback told (the builder then marks the
+enclosing schema inexact, see build.py); with NARROW unset it raises Undecidable.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 MAX_ATOMS = 256
+NARROW: contextvars.ContextVar = contextvars.ContextVar("NARROW", default=None)
 
 
 class Undecidable(Exception):
@@ -152,7 +158,11 @@ FALSE = Node(())
 def node(atoms, refs=()) -> Node:
     atoms = tuple(a for a in atoms if a is not None)
     if len(atoms) > MAX_ATOMS:
-        raise Undecidable(f"more than {MAX_ATOMS} alternatives")
+        narrow = NARROW.get()
+        if narrow is None:
+            raise Undecidable(f"more than {MAX_ATOMS} alternatives")
+        narrow(f"{len(atoms)} alternatives: only the first {MAX_ATOMS} kept")
+        atoms = atoms[:MAX_ATOMS]
     refs = tuple({id(r): r for r in refs}.values())
     if len(refs) == 1 and not atoms:
         return refs[0]
@@ -350,11 +360,34 @@ def _meet_obj(x: Obj, y: Obj) -> Obj:
         patterns = tuple((p, meet(s, y.additional)) for p, s in x.patterns)
         additional = meet(x.additional, y.additional)
     else:
-        raise Undecidable("patternProperties and additionalProperties on both sides")
+        patterns, additional = _meet_patterns_narrowed(x, y)
     hi = y.max_props if x.max_props is None else x.max_props if y.max_props is None else min(x.max_props, y.max_props)
     return Obj(props, x.required | y.required, patterns, additional, meet(x.names, y.names),
                max(x.min_props, y.min_props), hi, x.ev_keys | y.ev_keys,
                x.ev_patterns + y.ev_patterns, x.ev_all or y.ev_all)
+
+
+def _strictest(o: Obj):
+    """A node inside every value schema o can give an undeclared key."""
+    out = o.additional
+    for _, s in o.patterns:
+        out = meet(out, s)
+    return out
+
+
+def _meet_patterns_narrowed(x: Obj, y: Obj):
+    """patternProperties and additionalProperties on both sides: a key matching a pattern of
+    one side takes that pattern's schema and the strictest the other side asks of any key, so
+    whatever patterns it matches on the other side are met too (a subset of the meet)."""
+    narrow = NARROW.get()
+    if narrow is None:
+        raise Undecidable("patternProperties and additionalProperties on both sides")
+    narrow("patternProperties and additionalProperties on both sides of an intersection: "
+           "a key matching a pattern meets every schema the other side gives")
+    x_all, y_all = _strictest(x), _strictest(y)
+    patterns = (tuple((p, meet(s, y_all)) for p, s in x.patterns)
+                + tuple((p, meet(s, x_all)) for p, s in y.patterns))
+    return patterns, meet(x.additional, y.additional)
 
 
 def check_empty(a):

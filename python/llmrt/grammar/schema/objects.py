@@ -14,6 +14,8 @@ keys only when no declared key could satisfy them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..regex import regex_to_gbnf_body
 from . import model as M
 from .model import Undecidable
@@ -85,9 +87,8 @@ def _extra(em, a: M.Obj, declared: list[str]):
             x for x in a.names.atoms if isinstance(x, M.Str)]
         if strs is None:
             raise Undecidable("propertyNames given by a recursive $ref")
-        if any(node_accepts(a.names, k) for k in declared):
-            raise Undecidable("propertyNames beside declared properties it accepts")
-        key_any = " | ".join(str_expr(em, x) for x in strs) if strs else None
+        keys = [_names_but(em, x, declared) for x in strs]
+        key_any = " | ".join(k for k in keys if k) or None
     alts = []
     v_any = M.meet(a.additional, s_all)
     if key_any and not _empty(v_any):
@@ -99,12 +100,25 @@ def _extra(em, a: M.Obj, declared: list[str]):
                     continue
                 try:
                     key = '"\\"" ' + regex_to_gbnf_body(p) + ' "\\""'
-                except Exception as e:
-                    raise Undecidable(f"patternProperties: {e}") from None
+                except Exception as e:     # the keys it matches are then extra keys only
+                    em.narrowed(f"patternProperties {p!r} offers no keys of its own ({e})")
+                    continue
                 alts.append(f'{key} space ":" space {em.node(s_all, "pat")}')
     if not alts:
         return None
     return em.add("extra", " | ".join(alts))
+
+
+def _names_but(em, x: M.Str, declared: list[str]):
+    """A key expression for the names atom x other than the declared keys; None (with a
+    narrowing) when x asserts pattern, format or length and accepts a declared key too."""
+    taken = [k for k in declared if M.str_ok(x, k)]
+    if not taken:
+        return str_expr(em, x)
+    if x.values is not None or not (x.patterns or x.formats or x.min_len or x.max_len is not None):
+        return str_expr(em, replace(x, excluded=x.excluded | frozenset(taken)))
+    em.narrowed("propertyNames accepting declared keys: no other keys offered")
+    return None
 
 
 def _ordered(em, members, extra, lo: int, hi) -> str:
