@@ -128,7 +128,8 @@ def main() -> None:
     ap.add_argument("--parallel-decode-tokens", type=int, default=32)
     ap.add_argument("--grammar", default="", help="e.g. json: constrained vs free decode, grammar time vs llama.cpp")
     ap.add_argument("--sampling", action="store_true", help="time the default sampler chain (and llama.cpp's)")
-    ap.add_argument("--speculative", default="", help="lookup: decode speed of an edit task with and without it")
+    ap.add_argument("--speculative", default="", metavar="lookup|MODEL",
+                    help="decode speed of an edit task with and without prompt lookup or a draft model")
     ap.add_argument("--n-draft", type=int, default=8)
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -124,7 +124,8 @@ def bench_speculative(path, threads: int, draft: str, n_draft: int, max_tokens: 
     import llmrt
 
     results = {}
-    for name, spec in (("plain", None), (draft, draft)):
+    label = draft if draft == "lookup" else "draft"
+    for name, spec in (("plain", None), (label, draft)):
         llm = llmrt.LLM(str(path), n_ctx=4096, n_threads=threads, draft=spec, n_draft=n_draft)
         prompt = edit_task(llm)
         best, out = None, None
@@ -138,6 +139,6 @@ def bench_speculative(path, threads: int, draft: str, n_draft: int, max_tokens: 
         print(f"{name:>8}: prompt {len(prompt)} tokens, {len(out.tokens)} generated, decode {best:7.1f} tok/s"
               + (f", draft tokens accepted {stats.draft_accepted}/{stats.draft_tokens}"
                  f" ({stats.draft_accepted / max(1, stats.draft_tokens):.0%})" if spec else ""), flush=True)
-    (p, a, _), (s, b, _) = results["plain"], results[draft]
+    (p, a, _), (s, b, _) = results["plain"], results[label]
     same = "identical" if a.tokens == b.tokens else "different"
-    print(f"speedup {s / p:.2f}x ({draft}, n_draft {n_draft}); outputs {same}")
+    print(f"speedup {s / p:.2f}x ({label}, n_draft {n_draft}); outputs {same}")
