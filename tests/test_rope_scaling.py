@@ -21,14 +21,19 @@ YARN = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 
 N_POSITIONS = 3000
 
 
-@pytest.fixture(scope="module")
-def llama3(tmp_path_factory):
+def _converted(tmp_path_factory, arch: str, scaling: dict, seed: int):
+    """(HF directory, F32 GGUF written by llmrt convert) of a tiny long-context model."""
     from llmrt.cli import main as cli_main
 
-    d = make_model(tmp_path_factory.mktemp("llama3"), "llama", rope_scaling=LLAMA3, max_positions=4096, seed=7)
-    out = tmp_path_factory.mktemp("gguf") / "llama3.gguf"
+    d = make_model(tmp_path_factory.mktemp(arch), arch, rope_scaling=scaling, max_positions=4096, seed=seed)
+    out = tmp_path_factory.mktemp("gguf") / f"{arch}.gguf"
     assert cli_main(["convert", str(d), "-o", str(out), "--outtype", "f32", "-q"]) == 0
     return d, out
+
+
+@pytest.fixture(scope="module")
+def llama3(tmp_path_factory):
+    return _converted(tmp_path_factory, "llama", LLAMA3, seed=7)
 
 
 def test_converter_writes_the_frequency_factors(llama3):
@@ -47,12 +52,7 @@ def test_converter_writes_the_frequency_factors(llama3):
 
 @pytest.fixture(scope="module")
 def qwen2_yarn(tmp_path_factory):
-    from llmrt.cli import main as cli_main
-
-    d = make_model(tmp_path_factory.mktemp("yarn"), "qwen2", rope_scaling=YARN, max_positions=4096, seed=8)
-    out = tmp_path_factory.mktemp("gguf") / "yarn.gguf"
-    assert cli_main(["convert", str(d), "-o", str(out), "--outtype", "f32", "-q"]) == 0
-    return d, out
+    return _converted(tmp_path_factory, "qwen2", YARN, seed=8)
 
 
 @pytest.mark.parametrize("model", ["llama3", "qwen2_yarn"])

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from .build import grammar_of, make_requests
 from .errors import APIError
 from .messages import normalize
-from .responses import (Pieces, chat_chunk, chat_logprobs, finish_reason, new_id, now, sse,
-                        usage)
+from .responses import chat_chunk, chat_logprobs, event_stream, finish_reason, new_id, now, sse, usage
 from .schemas import ChatRequest
 from .session import Choices
 from .tools import ContentFilter, ToolPlan, parse_calls, plan_tools, prepare_messages
@@ -48,9 +47,8 @@ async def chat_completions(server, body: ChatRequest, http_request):
     meta = dict(cid=new_id("chatcmpl"), model=server.model_name, created=now())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_stream(server, choices, plan, len(prompt_ids), n_top, body.logprobs,
-                                         include_usage, meta),
-                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return event_stream(_stream(server, choices, plan, len(prompt_ids), n_top, body.logprobs,
+                                    include_usage, meta))
     results = await choices.collect(http_request)
     out = []
     for i, r in enumerate(results):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from ..errors import LLMRTError
 from .build import grammar_of, make_requests
 from .errors import APIError, from_llmrt
-from .responses import completion_logprobs, finish_reason, new_id, now, sse, usage
+from .responses import completion_logprobs, event_stream, finish_reason, new_id, now, sse, usage
 from .schemas import CompletionRequest
 from .session import Choices
 
@@ -62,8 +62,7 @@ async def completions(server, body: CompletionRequest, http_request):
     n_prompt = sum(len(p) for p in prompts)
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_stream(server, choices, echoes, body.logprobs, n_prompt, include_usage, meta),
-                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return event_stream(_stream(server, choices, echoes, body.logprobs, n_prompt, include_usage, meta))
     results = await choices.collect(http_request)
     out = []
     for i, r in enumerate(results):
