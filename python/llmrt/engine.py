@@ -30,6 +30,7 @@ import numpy as np
 from .errors import ContextError, LLMRTError
 from .generation import Request, TokenEvent
 from .kv import KVCache
+from .speculative import propose_drafts
 
 if TYPE_CHECKING:
     from .llm import LLM
@@ -288,7 +289,7 @@ class Engine:
             plan = [(r, 1, cells[i:i + 1]) for i, r in enumerate(decoding)]
             planned = list(decoding)
             budget -= len(decoding)
-        drafts = self._drafts(order, budget)
+        drafts = propose_drafts(order, budget, self.n_ctx)
         for req in order:
             if budget == 0:
                 break
@@ -321,25 +322,6 @@ class Engine:
             planned.append(req)
             budget -= k
         return plan
-
-    def _drafts(self, order: list, budget: int) -> dict:
-        """Speculative decoding: {id(request): tokens to check after its next one}, within the
-        step's token budget, the context, and the tokens the request may still generate. Each
-        drafter proposes for all its requests at once (a draft model batches them)."""
-        asks: dict = {}
-        for req in order:
-            if req.drafter is None or len(req.pending) != 1 or req.prefilling or req.seq is None:
-                continue
-            limit = min(budget, self.n_ctx - len(req.seq.tokens)) - 1
-            if req.max_tokens is not None:
-                limit = min(limit, req.max_tokens - len(req.generated) - 1)
-            if limit > 0:
-                asks.setdefault(id(req.drafter), (req.drafter, []))[1].append((req, limit))
-        out = {}
-        for drafter, items in asks.values():
-            proposals = drafter.propose_many([(r.seq.tokens + r.pending, limit) for r, limit in items])
-            out.update({id(r): list(p) for (r, _), p in zip(items, proposals)})
-        return out
 
     def step(self) -> bool:
         """Admit, plan and decode one batch. False when nothing could run."""

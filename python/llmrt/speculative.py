@@ -85,6 +85,26 @@ class DraftModel:
         return [r.generated for r in reqs]
 
 
+def propose_drafts(requests, budget: int, n_ctx: int) -> dict:
+    """{id(request): tokens to check after its next one} for the decoding requests that
+    speculate, within a step's token budget, the context, and the tokens each request may still
+    generate. Each drafter proposes for all its requests at once (a draft model batches them)."""
+    asks: dict = {}
+    for req in requests:
+        if req.drafter is None or len(req.pending) != 1 or req.prefilling or req.seq is None:
+            continue
+        limit = min(budget, n_ctx - len(req.seq.tokens)) - 1
+        if req.max_tokens is not None:
+            limit = min(limit, req.max_tokens - len(req.generated) - 1)
+        if limit > 0:
+            asks.setdefault(id(req.drafter), (req.drafter, []))[1].append((req, limit))
+    out = {}
+    for drafter, items in asks.values():
+        proposals = drafter.propose_many([(r.seq.tokens + r.pending, limit) for r, limit in items])
+        out.update({id(r): list(p) for (r, _), p in zip(items, proposals)})
+    return out
+
+
 def check_same_vocabulary(target, draft) -> None:
     from .errors import ModelError
 
