@@ -32,6 +32,7 @@ MODELS = {
     "qwen3": (dict(arch="qwen3", seed=3), "qwen3"),
     "gemma3": (dict(arch="gemma3", layers=6, seed=4), "gemma3"),
     "gemma2": (dict(arch="gemma2", layers=4, seed=6), "gemma2"),
+    "phi3": (dict(arch="phi3", seed=10), "phi3"),
     # bf16 weights, sharded with an index file, tied embeddings, rows long enough for K-quants
     "llama_bf16": (dict(arch="llama", hidden=256, ffn=512, dtype="bfloat16", shard="200KB",
                         tied=True, seed=5), "llama"),
@@ -48,6 +49,7 @@ ARCH_KEYS = {
     "qwen3": _BASE | {"attention.key_length", "attention.value_length"},
     "gemma3": _BASE | {"attention.key_length", "attention.value_length", "rope.freq_base_swa",
                        "attention.sliding_window"},
+    "phi3": _BASE | {"rope.dimension_count", "rope.scaling.original_context_length", "attention.sliding_window"},
     "gemma2": (_BASE - {"rope.freq_base"}) | {"attention.key_length", "attention.value_length",
                                              "attention.sliding_window", "attn_logit_softcapping",
                                              "final_logit_softcapping"},
@@ -124,7 +126,7 @@ def test_tensors_and_metadata(name, hf_dir, converted):
         assert "output.weight" not in by_name
 
 
-@pytest.mark.parametrize("name", ["llama", "mistral", "qwen2", "qwen3", "gemma3", "gemma2", "llama_bf16"])
+@pytest.mark.parametrize("name", ["llama", "mistral", "qwen2", "qwen3", "gemma3", "gemma2", "phi3", "llama_bf16"])
 def test_logits_match_transformers(name, hf_dir, converted):
     import llmrt
 

@@ -18,6 +18,10 @@ LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_fr
           "original_max_position_embeddings": 64}
 # Qwen 2.5's long-context setting in small: an original context of 64 stretched 4 times.
 YARN = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}
+# Phi-3's LongRoPE in small: per-frequency divisors for short and long contexts.
+LONGROPE = {"rope_type": "longrope", "original_max_position_embeddings": 64,
+            "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.0, 3.5],
+            "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0, 12.0, 16.0]}
 N_POSITIONS = 3000
 
 
@@ -55,7 +59,12 @@ def qwen2_yarn(tmp_path_factory):
     return _converted(tmp_path_factory, "qwen2", YARN, seed=8)
 
 
-@pytest.mark.parametrize("model", ["llama3", "qwen2_yarn"])
+@pytest.fixture(scope="module")
+def phi3_longrope(tmp_path_factory):
+    return _converted(tmp_path_factory, "phi3", LONGROPE, seed=9)
+
+
+@pytest.mark.parametrize("model", ["llama3", "qwen2_yarn", "phi3_longrope"])
 def test_logits_match_transformers_far_out(model, request):
     import torch
     import transformers as tf

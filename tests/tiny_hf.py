@@ -136,6 +136,12 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
                                 num_experts_per_tok=n_expert_used, moe_intermediate_size=ffn_exp,
                                 norm_topk_prob=True if norm_topk_prob is None else norm_topk_prob)
         cls = tf.Qwen3MoeForCausalLM
+    elif arch == "phi3":
+        cfg = tf.Phi3Config(**common, rope_theta=10000.0, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+                            rope_scaling=rope_scaling, sliding_window=None,
+                            original_max_position_embeddings=(rope_scaling or {}).get(
+                                "original_max_position_embeddings", max_positions))
+        cls = tf.Phi3ForCausalLM
     elif arch == "gemma2":   # small soft-caps, so that random logits reach them
         head_dim = hidden // heads
         cfg = tf.Gemma2Config(**{**common, "rms_norm_eps": 1e-6}, head_dim=head_dim, query_pre_attn_scalar=head_dim,

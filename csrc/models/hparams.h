@@ -70,7 +70,9 @@ inline ops::RopeParams rope_params_for_layer(const HParams& hp, int il) {
     p.mode = hp.rope_mode;
     p.freq_base = hp.is_swa(il) ? hp.rope_base_swa : hp.rope_base;
     p.freq_scale = hp.is_swa(il) ? hp.rope_scale_swa : hp.rope_scale;
-    if (!hp.is_swa(il)) {
+    // A layer with the global layers' RoPE gets their scaling too (Phi-3's sliding layers); one
+    // with its own base or scale (Gemma's local layers) gets plain RoPE.
+    if (!hp.is_swa(il) || (hp.rope_base_swa == hp.rope_base && hp.rope_scale_swa == hp.rope_scale)) {
         p.ext_factor = hp.rope_ext_factor;
         p.corr_low = hp.rope_corr_low;
         p.corr_high = hp.rope_corr_high;

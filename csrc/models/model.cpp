@@ -89,6 +89,35 @@ private:
     const TensorNames& names_;
 };
 
+// Rows [first, first + n) of a matrix, as a matrix of their own: fused tensors (Phi-3's
+// attn_qkv = [q | k | v], its ffn_up = [gate | up]) become the separate weights, no copy.
+ops::WeightView row_range(const ops::WeightView& w, int64_t first, int64_t n) {
+    ops::WeightView r = w;
+    r.data = static_cast<const uint8_t*>(w.data) + first * (int64_t)w.row_bytes;
+    r.n_out = n;
+    return r;
+}
+
+void split_fused(const Binder& bind, const std::map<std::string, std::string>& T, const HParams& h,
+                 LayerWeights& L, int i) {
+    if (!L.wq.data && T.count("attn_qkv")) {
+        const ops::WeightView qkv = bind.matrix("attn_qkv", T, i);
+        const int64_t q = (int64_t)h.n_head * h.head_dim_k, k = (int64_t)h.n_head_kv * h.head_dim_k;
+        const int64_t v = (int64_t)h.n_head_kv * h.head_dim_v;
+        if (qkv.data) {
+            if (qkv.n_out != q + k + v) throw ModelError("tensor shape mismatch: attn_qkv in layer " + std::to_string(i));
+            L.wq = row_range(qkv, 0, q);
+            L.wk = row_range(qkv, q, k);
+            L.wv = row_range(qkv, q + k, v);
+        }
+    }
+    if (!L.ffn_gate.data && L.ffn_up.data && h.n_ff > 0 && L.ffn_up.n_out == 2 * (int64_t)h.n_ff) {
+        const ops::WeightView up = L.ffn_up;
+        L.ffn_gate = row_range(up, 0, h.n_ff);
+        L.ffn_up = row_range(up, h.n_ff, h.n_ff);
+    }
+}
+
 void expect(bool ok, const std::string& what) {
     if (!ok) throw ModelError("tensor shape mismatch: " + what);
 }
@@ -156,6 +185,7 @@ Model::Model(const std::string& path, const HParams& hp, const TensorNames& name
         L.ffn_up = bind.matrix("ffn_up", T, i);
         L.ffn_down = bind.matrix("ffn_down", T, i);
         L.post_ffn_norm = bind.vector("post_ffw_norm", T, i);
+        split_fused(bind, T, hp_, L, i);
         if (hp_.n_expert > 0) bind_moe(bind, T, L, i);
     }
     validate_shapes();

@@ -109,10 +109,11 @@ class LLM:
         check_model_file(self.gguf, self.hparams)
         if repack is None:
             repack = os.environ.get("LLMRT_REPACK", "1") != "0"
-        self._model = _core.Model(str(self.model_path), self.hparams, self.spec.tensor_names(), bool(repack))
-        self.n_vocab: int = self._model.n_vocab
         self.n_ctx_train: int = self.hparams["n_ctx_train"]
         self.n_ctx = n_ctx or self.n_ctx_train or 4096
+        names = self.spec.tensor_names(self.metadata, self.n_ctx)
+        self._model = _core.Model(str(self.model_path), self.hparams, names, bool(repack))
+        self.n_vocab: int = self._model.n_vocab
         self.n_cells = n_cells or self.n_ctx
         self.n_batch = n_batch
         self.n_threads = n_threads or _core.physical_cores()

@@ -34,10 +34,15 @@ GLOBAL_TENSORS = {
     "output": "output.weight",
     # per-frequency RoPE divisors (n_rot / 2), every layer: Llama 3's long-context scaling
     "rope_freqs": "rope_freqs.weight",
+    # LongRoPE's two sets of divisors (Phi-3); the spec binds one of them as rope_freqs
+    "rope_factors_long": "rope_factors_long.weight",
+    "rope_factors_short": "rope_factors_short.weight",
 }
 LAYER_TENSORS = {
     "attn_norm": "blk.{}.attn_norm.weight",
     "attn_q": "blk.{}.attn_q.weight",
+    # Q, K and V rows stacked in one matrix (Phi-3); the loader takes it apart
+    "attn_qkv": "blk.{}.attn_qkv.weight",
     "attn_k": "blk.{}.attn_k.weight",
     "attn_v": "blk.{}.attn_v.weight",
     "attn_output": "blk.{}.attn_output.weight",
@@ -124,6 +129,11 @@ class ArchSpec:
     customize: Callable[[Mapping[str, Any], dict], None] | None = None
     # Hugging Face -> GGUF tensor names, for the converter.
     hf_names: Mapping[str, str] = field(default_factory=dict)
+    # Roles every file of this architecture has (fused-tensor architectures name others).
+    base_roles: tuple[str, ...] = REQUIRED_ROLES
+    dense_roles: tuple[str, ...] = DENSE_FFN_ROLES
+    # (metadata, n_ctx) -> the tensor to bind as rope_freqs, for files carrying several sets
+    rope_freqs_for: Callable[[Mapping[str, Any], int], str] | None = None
 
     def key(self, suffix: str) -> str:
         return f"{self.name}.{suffix}"
@@ -204,16 +214,19 @@ class ArchSpec:
                   expert_group_count=v.integer("expert_group_count", 0),
                   expert_group_used_count=v.integer("expert_group_used_count", 0))
 
-    def tensor_names(self) -> dict:
+    def tensor_names(self, md: Mapping[str, Any] | None = None, n_ctx: int = 0) -> dict:
         """The native TensorNames dict: role -> GGUF name (template). The FFN roles are all
         optional there: the native loader requires the dense or the MoE set by n_expert."""
         optional = [r for r in (*GLOBAL_TENSORS, *LAYER_TENSORS)
-                    if r not in REQUIRED_ROLES and r not in self.extra_required]
-        return {"global": dict(GLOBAL_TENSORS), "layer": dict(LAYER_TENSORS), "optional": optional}
+                    if r not in self.base_roles and r not in self.extra_required]
+        names = dict(GLOBAL_TENSORS)
+        if self.rope_freqs_for is not None and md is not None:
+            names["rope_freqs"] = self.rope_freqs_for(md, n_ctx)
+        return {"global": names, "layer": dict(LAYER_TENSORS), "optional": optional}
 
     def required_roles(self, n_expert: int = 0) -> tuple[str, ...]:
-        ffn = (*MOE_FFN_ROLES, *self.moe_required) if n_expert > 0 else DENSE_FFN_ROLES
-        return (*REQUIRED_ROLES, *ffn, *self.extra_required)
+        ffn = (*MOE_FFN_ROLES, *self.moe_required) if n_expert > 0 else self.dense_roles
+        return (*self.base_roles, *ffn, *self.extra_required)
 
     def check_tensors(self, tensor_names: set[str], n_layer: int, n_expert: int = 0) -> None:
         """Raise ModelError naming the first required tensor the file lacks, or a tensor of a

@@ -103,9 +103,8 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
             _plan_stack(p, stacks[p.name], ckpt, _n_expert(cfg))
             seen.add(p.name)
     _check_required(spec.gguf_arch, seen, cfg["num_hidden_layers"], _n_expert(cfg))
-    factors = hf_config.llama3_rope_factors(cfg)
-    if factors is not None:
-        plan.append(PlannedTensor("rope_freqs.weight", "", factors.shape, values=factors))
+    for name, values in hf_config.generated_tensors(cfg).items():
+        plan.append(PlannedTensor(name, "", values.shape, values=values))
     return plan
 
 

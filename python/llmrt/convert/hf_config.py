@@ -17,6 +17,7 @@ from ..arch.gemma2 import GEMMA2
 from ..arch.gemma3 import GEMMA3
 from ..arch.llama import LLAMA
 from ..arch.mixtral import MIXTRAL
+from ..arch.phi3 import PHI3
 from ..arch.qwen2 import QWEN2
 from ..arch.qwen2moe import QWEN2MOE
 from ..arch.qwen3 import QWEN3
@@ -92,6 +93,56 @@ def llama3_rope_factors(cfg: dict):
     out = np.where(wavelen < old_ctx / high, 1.0,
                    np.where(wavelen > old_ctx / low, factor, 1.0 / ((1 - smooth) / factor + smooth)))
     return out.astype(np.float32)
+
+
+def longrope_factors(cfg: dict) -> dict:
+    """Phi-3's LongRoPE divisors as the rope_factors_long/short tensors (n_rot / 2 each), as
+    llama.cpp's converter writes them; {} without long-context scaling."""
+    import numpy as np
+
+    rp = rope_params(cfg)
+    if rp.get("rope_type") not in ("longrope", "su") or not rp.get("long_factor"):
+        return {}
+    n_rot = int(rp.get("partial_rotary_factor", 1.0) * cfg["hidden_size"]) // cfg["num_attention_heads"]
+    long, short = (np.asarray(rp[k], np.float32) for k in ("long_factor", "short_factor"))
+    if long.shape != (n_rot // 2,) or short.shape != (n_rot // 2,):
+        raise ConvertError(f"LongRoPE factors must have {n_rot // 2} values each")
+    return {"rope_factors_long.weight": long, "rope_factors_short.weight": short}
+
+
+def generated_tensors(cfg: dict) -> dict:
+    """Tensors the converter computes from config.json rather than copies: RoPE divisors."""
+    out = longrope_factors(cfg)
+    factors = llama3_rope_factors(cfg)
+    if factors is not None:
+        out["rope_freqs.weight"] = factors
+    return out
+
+
+def phi3_metadata(w, cfg: dict) -> None:
+    """What llama.cpp's Phi3MiniModel writes, LongRoPE's attention factor included."""
+    import math
+
+    rp = rope_params(cfg)
+    n_head = cfg["num_attention_heads"]
+    max_pos = cfg["max_position_embeddings"]
+    orig = rp.get("original_max_position_embeddings", cfg.get("original_max_position_embeddings", max_pos))
+    w.add_context_length(max_pos)
+    w.add_rope_scaling_orig_ctx_len(orig)
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_head_count(n_head)
+    w.add_head_count_kv(cfg.get("num_key_value_heads") or n_head)
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    w.add_rope_dimension_count(int(rp.get("partial_rotary_factor", 1.0) * cfg["hidden_size"]) // n_head)
+    w.add_rope_freq_base(rp.get("rope_theta", 10000.0))
+    w.add_sliding_window(cfg.get("sliding_window") or 0)
+    if rp.get("rope_type") not in (None, "default", "longrope", "su"):
+        raise ConvertError(f"phi3: RoPE scaling {rp.get('rope_type')!r} is not supported by llmrt convert")
+    if longrope_factors(cfg):
+        scale = max_pos / orig
+        w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(orig)) if scale > 1 else 1.0)
 
 
 def _gguf():
@@ -252,6 +303,7 @@ ARCHS: dict[str, ConvertArch] = {
     "Qwen3MoeForCausalLM": ConvertArch("qwen3moe", dict(QWEN3MOE.hf_names), qwen3moe_metadata, vocab_prefer="bpe"),
     "Qwen2ForCausalLM": ConvertArch("qwen2", dict(QWEN2.hf_names), base_metadata, vocab_prefer="bpe"),
     "Qwen3ForCausalLM": ConvertArch("qwen3", dict(QWEN3.hf_names), base_metadata, vocab_prefer="bpe"),
+    "Phi3ForCausalLM": ConvertArch("phi3", dict(PHI3.hf_names), phi3_metadata, vocab_prefer="bpe"),
     "Gemma2ForCausalLM": ConvertArch("gemma2", dict(GEMMA2.hf_names), gemma2_metadata, norm_shift=1.0),
     "Gemma3ForCausalLM": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
                                      norm_shift=1.0, truncate_embd=True),
