@@ -25,6 +25,8 @@ GrammarMatcher: per-sequence state on top of both.
 
 from __future__ import annotations
 
+import threading
+
 import weakref
 
 import numpy as np
@@ -50,6 +52,10 @@ class StackMachine:
         self.accepting: list[bool] = [False]
         self.has_cont: list[bool] = [False]
         self.table = np.full((64, 256), -1, np.int32)   # (state capacity, byte) -> state, -1 unknown
+        # Matchers of one grammar share this machine across threads: new states are made under
+        # the lock (two threads must not give one stack set two ids); known transitions are read
+        # without it (a table entry is written once, after its state exists).
+        self._lock = threading.RLock()
         self.table[0, :] = 0
         self.accepting_np = np.zeros(64, bool)          # (state capacity,) = accepting
         init: set = set()
@@ -76,8 +82,14 @@ class StackMachine:
         sid = self._ids.get(stacks)
         if sid is not None:
             return sid
+        with self._lock:
+            return self._intern_locked(stacks)
+
+    def _intern_locked(self, stacks: frozenset) -> int:
+        sid = self._ids.get(stacks)
+        if sid is not None:
+            return sid
         sid = len(self.stacks)
-        self._ids[stacks] = sid
         self.stacks.append(stacks)
         self.accepting.append(() in stacks)
         self.has_cont.append(any(stacks))
@@ -87,6 +99,7 @@ class StackMachine:
             self.table = grown
             self.accepting_np = np.resize(self.accepting_np, 2 * len(self.accepting_np))
         self.accepting_np[sid] = () in stacks
+        self._ids[stacks] = sid   # published last: a reader without the lock sees a whole state
         return sid
 
     def state_of(self, stacks) -> int:
@@ -94,6 +107,13 @@ class StackMachine:
         return self._intern(frozenset(stacks))
 
     def step(self, sid: int, byte: int) -> int:
+        nxt = int(self.table[sid, byte])
+        if nxt >= 0:
+            return nxt
+        with self._lock:
+            return self._step_locked(sid, byte)
+
+    def _step_locked(self, sid: int, byte: int) -> int:
         nxt = int(self.table[sid, byte])
         if nxt >= 0:
             return nxt

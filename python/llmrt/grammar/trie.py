@@ -116,7 +116,8 @@ class VocabTrie:
             if unknown.any():
                 sm.fill(key[unknown])
                 nxt = sm.table.ravel()[key]
-                accepting = sm.accepting_np
+            # read after the table: states another thread made meanwhile are in the newer array
+            accepting = sm.accepting_np
             alive = nxt != 0
             if track_exit:
                 # exits strictly inside: the parent's state counts from one byte on
