@@ -99,8 +99,11 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
     import transformers as tf
 
     out.mkdir(parents=True, exist_ok=True)
-    if arch in ("gemma2", "gemma3"):
+    if arch in ("gemma2", "gemma3", "phi3"):   # Phi-3 ships Llama's SentencePiece model
         n_tok = train_spm(out)
+        if arch == "phi3":   # llama.cpp's converter reads the class to tell Phi-3 from Phi-4
+            cfg_path = out / "tokenizer_config.json"
+            cfg_path.write_text(json.dumps({**json.loads(cfg_path.read_text()), "tokenizer_class": "LlamaTokenizer"}))
     elif arch in ("qwen2", "qwen3", "qwen2moe", "qwen3moe"):
         n_tok = train_bpe(out, QWEN2_REGEX, None, "<|endoftext|>")
     else:

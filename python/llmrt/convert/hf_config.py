@@ -303,7 +303,7 @@ ARCHS: dict[str, ConvertArch] = {
     "Qwen3MoeForCausalLM": ConvertArch("qwen3moe", dict(QWEN3MOE.hf_names), qwen3moe_metadata, vocab_prefer="bpe"),
     "Qwen2ForCausalLM": ConvertArch("qwen2", dict(QWEN2.hf_names), base_metadata, vocab_prefer="bpe"),
     "Qwen3ForCausalLM": ConvertArch("qwen3", dict(QWEN3.hf_names), base_metadata, vocab_prefer="bpe"),
-    "Phi3ForCausalLM": ConvertArch("phi3", dict(PHI3.hf_names), phi3_metadata, vocab_prefer="bpe"),
+    "Phi3ForCausalLM": ConvertArch("phi3", dict(PHI3.hf_names), phi3_metadata),
     "Gemma2ForCausalLM": ConvertArch("gemma2", dict(GEMMA2.hf_names), gemma2_metadata, norm_shift=1.0),
     "Gemma3ForCausalLM": ConvertArch("gemma3", dict(GEMMA3.hf_names), gemma3_metadata,
                                      norm_shift=1.0, truncate_embd=True),
