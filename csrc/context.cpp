@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "ops/batch_invariant.h"
 #include "ops/rope.h"
 #include "ops/vec.h"
 #include "runtime/errors.h"
@@ -83,6 +84,7 @@ void Context::build_visibility(const Batch& b) {
 void Context::decode(const Batch& b, float* logits) {
     validate(b);
     build_visibility(b);
+    const ops::BatchInvariantScope invariant(deterministic_);
     forward(b, logits);
 }
 

@@ -46,6 +46,10 @@ public:
     int n_seq_max() const { return n_seq_max_; }
     int n_threads() const { return pool_.size(); }
     bool kv_f32() const { return kv_f32_; }
+    // Batch-invariant decode (ops/batch_invariant.h): a sequence's logits do not depend on what
+    // else is in the batch, at some cost in speed.
+    bool deterministic() const { return deterministic_; }
+    void set_deterministic(bool on) { deterministic_ = on; }
     int32_t* cell_pos() { return cell_pos_.data(); }     // (n_cells), -1 = empty
     uint64_t* cell_seqs() { return cell_seqs_.data(); }  // (n_cells), bit s = owned by sequence s
     const Model& model() const { return *model_; }
@@ -84,6 +88,7 @@ private:
     std::vector<int32_t> cell_pos_;
     std::vector<uint64_t> cell_seqs_;
     bool kv_f32_;
+    bool deterministic_ = false;
     // [layer] raw bytes of (n_cells, n_head_kv * head_dim) elements, fp16 or f32 (kv_elem())
     std::vector<std::vector<uint8_t>> k_cache_;
     std::vector<std::vector<uint8_t>> v_cache_;

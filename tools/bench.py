@@ -34,11 +34,11 @@ def best_of(repeat, fn):
     return best(repeat, fn)
 
 
-def bench_llmrt(path, tokens, n_decode, threads, repeat):
+def bench_llmrt(path, tokens, n_decode, threads, repeat, deterministic=False):
     import llmrt
     from llmrt.bench import measure
 
-    llm = llmrt.LLM(str(path), n_ctx=len(tokens) + n_decode + 8, n_threads=threads)
+    llm = llmrt.LLM(str(path), n_ctx=len(tokens) + n_decode + 8, n_threads=threads, deterministic=deterministic)
     return measure(llm, tokens, n_decode, repeat)
 
 
@@ -131,6 +131,7 @@ def main() -> None:
     ap.add_argument("--speculative", default="", metavar="lookup|MODEL",
                     help="decode speed of an edit task with and without prompt lookup or a draft model")
     ap.add_argument("--n-draft", type=int, default=8)
+    ap.add_argument("--deterministic", action="store_true", help="also run LLM(deterministic=True)")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -179,6 +180,9 @@ def main() -> None:
     rows = []
     pre, dec = bench_llmrt(path, tokens, D, args.threads, args.repeat)
     rows.append(("llmrt", P / pre, D / dec))
+    if args.deterministic:
+        pre, dec = bench_llmrt(path, tokens, D, args.threads, args.repeat, deterministic=True)
+        rows.append(("llmrt det", P / pre, D / dec))
     if args.vs_llama_cpp:
         pre, dec = bench_llama_cpp(path, tokens, D, args.threads, args.repeat)
         rows.append(("llama.cpp", P / pre, D / dec))
@@ -192,7 +196,7 @@ def main() -> None:
         print(f"{name:<10} {p:>14.1f} {d:>13.1f}")
     if len(rows) == 2:
         print(f"{'ratio':<10} {rows[0][1] / rows[1][1]:>13.2f}x {rows[0][2] / rows[1][2]:>12.2f}x"
-              "   (llmrt / llama.cpp)")
+              f"   (llmrt / {rows[1][0]})")
 
 
 if __name__ == "__main__":

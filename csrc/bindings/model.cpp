@@ -162,6 +162,7 @@ void bind_model(py::module_& m) {
              py::arg("model"), py::arg("n_cells"), py::arg("n_seq_max") = 1, py::arg("n_threads") = 1,
              py::arg("kv_type") = "f16")
         .def_property_readonly("kv_type", [](const Context& c) { return c.kv_f32() ? "f32" : "f16"; })
+        .def_property("deterministic", &Context::deterministic, &Context::set_deterministic)
         .def_property_readonly("n_cells", &Context::n_cells)
         .def_property_readonly("n_seq_max", &Context::n_seq_max)
         .def_property_readonly("n_threads", &Context::n_threads)

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/batch_invariant.h"
 #include "ops/vec.h"
 #include "runtime/errors.h"
 
@@ -19,6 +20,7 @@ namespace {
 constexpr int kTile = 32;          // cells scored before the running max is updated
 constexpr int kMaxHeadDim = 1024;
 constexpr int kMaxGroup = 16;      // query heads per KV head
+constexpr int64_t kInvariantSplit = 256;  // cells per split when batch-invariant
 
 // Running softmax state of one query head: max m, sum l, unnormalised output acc.
 struct Partial {
@@ -104,7 +106,10 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
     int64_t longest = 0;
     for (int64_t t = 0; t < a.n_tokens; ++t) longest = std::max<int64_t>(longest, (int64_t)a.visible[t].size());
     int64_t n_split = 1;
-    if (items < 4 * pool.size()) n_split = std::max<int64_t>(1, std::min<int64_t>((4 * pool.size() + items - 1) / items, longest / 64));
+    const bool invariant = batch_invariant();
+    if (invariant) n_split = std::max<int64_t>(1, (longest + kInvariantSplit - 1) / kInvariantSplit);
+    else if (items < 4 * pool.size())
+        n_split = std::max<int64_t>(1, std::min<int64_t>((4 * pool.size() + items - 1) / items, longest / 64));
 
     // Partials: (items, n_split, group) states of (m, l, acc[head_dim_v]). Unsplit, a head's
     // accumulator is its output row, normalised where it was computed (no serial merge).
@@ -118,7 +123,8 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
             const int64_t t = item / a.n_head_kv;
             const int kv_head = (int)(item % a.n_head_kv);
             const std::vector<int32_t>& vis = a.visible[t];
-            const int64_t per = ((int64_t)vis.size() + n_split - 1) / n_split;
+            // batch-invariant: fixed chunks, so a token's splits do not depend on the others' lengths
+            const int64_t per = invariant ? kInvariantSplit : ((int64_t)vis.size() + n_split - 1) / n_split;
             const int64_t c0 = std::min<int64_t>((int64_t)vis.size(), split * per);
             const int64_t c1 = std::min<int64_t>((int64_t)vis.size(), c0 + per);
             float* out = a.out + (t * a.n_head + (int64_t)kv_head * group) * a.head_dim_v;

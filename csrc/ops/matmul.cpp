@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/batch_invariant.h"
 #include "quant/blocks.h"
 #include "quant/packed.h"
 #include "quant/types.h"
@@ -62,9 +63,9 @@ void unpacked_row(const TypeTraits& tr, DotUnpackedFn dot_unpacked, const Weight
 
 // One row against every token: four tokens per call when the type has a multi-column kernel.
 void single_row(const TypeTraits& tr, const WeightView& w, int64_t row, const uint8_t* act, size_t act_bytes,
-                int64_t n_tokens, float* y) {
+                int64_t n_tokens, float* y, bool invariant) {
     const uint8_t* wr = w.row(row);
-    if (const VecDotMultiFn multi = tr.vec_dot_multi; multi && n_tokens > 1) {
+    if (const VecDotMultiFn multi = tr.vec_dot_multi; multi && n_tokens > 1 && !invariant) {
         constexpr int kCols = 4;
         const void* cols[kCols];
         float res[kCols];
@@ -118,6 +119,7 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
     // From kUnpackMinTokens tokens on, rows are unpacked once (matmul.h); that path reads
     // 32-element activation blocks whatever the weight type's own format.
     const DotUnpackedFn dot_unpacked = dot_unpacked_best();
+    const bool invariant = batch_invariant();
     const TypeTraits* traits[kMaxWeights];
     bool unpacked[kMaxWeights];
     int fmt[kMaxWeights];
@@ -131,7 +133,7 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
         if (weights[i]->n_in != n_in) throw InvalidArgument("matmul_multi: weights differ in input size");
         // (a packed weight runs its packed kernel on the type's own activation format instead)
         unpacked[i] = traits[i]->unpack != nullptr && !traits[i]->vec_dot_tile && !weights[i]->packed &&
-                      n_tokens >= kUnpackMinTokens;
+                      n_tokens >= kUnpackMinTokens && !invariant;
         fmt[i] = unpacked[i] ? (int)ActFormat::A8_32 : (int)traits[i]->act;
         needed[fmt[i]] = true;
         total_rows += weights[i]->n_out;
@@ -186,14 +188,14 @@ void matmul_multi(ThreadPool& pool, const WeightView* const* weights, float* con
             }
             // One token stays on the one-row kernels: through the tiles Gemma-3's decode
             // (its 178 MB Q8_0 output head streamed from memory) was 16% slower.
-            if (!unpacked[i] && traits[i]->vec_dot_tile && n_tokens > 1 && row + kTileRows <= w.n_out &&
+            if (!unpacked[i] && !invariant && traits[i]->vec_dot_tile && n_tokens > 1 && row + kTileRows <= w.n_out &&
                 r + kTileRows <= r1) {
                 tile_rows(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i]);
                 r += kTileRows;
                 continue;
             }
             if (unpacked[i]) unpacked_row(*traits[i], dot_unpacked, w, row, a, a_bytes, n_tokens, outputs[i]);
-            else single_row(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i]);
+            else single_row(*traits[i], w, row, a, a_bytes, n_tokens, outputs[i], invariant);
             ++r;
         }
     }, &quantize_share);

@@ -76,14 +76,15 @@ class LLM:
     environment sets LLMRT_REPACK=0. draft: speculative decoding, "lookup" (prompt lookup: the
     sequence's last n-gram found earlier proposes what followed it), a smaller model with the same
     vocabulary (path, alias or LLM) that drafts greedily, or None; n_draft: the most tokens
-    checked per step."""
+    checked per step. deterministic: batch-invariant kernels, so a sequence's logits are the same
+    bits whatever it is batched with (dense models; slower prefill for unpacked weight types)."""
 
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
                  n_parallel: int = 16, n_cells: int | None = None, context_shift: bool = True,
                  n_keep: int = 0, kv_type: str = "f16", device: str = "auto",
                  n_gpu_layers: int | None = None, repack: bool | None = None, draft=None,
-                 n_draft: int = 8):
+                 n_draft: int = 8, deterministic: bool = False):
         # Checked before the model is fetched or mapped: a bad device fails fast.
         self.device: str = resolve_device(device, n_gpu_layers)
         self.n_gpu_layers = n_gpu_layers if self.device == "cuda" else 0
@@ -120,6 +121,7 @@ class LLM:
         # kv_type "f32" doubles KV memory; it exists for exact comparisons with float references.
         arguments.kv_cache_fits(self.n_cells * self._kv_bytes_per_cell(kv_type))
         self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
+        self._ctx.deterministic = arguments.flag("deterministic", deterministic)
         self.engine = Engine(self, n_parallel=n_parallel, n_batch=self.n_batch,
                              context_shift=context_shift, n_keep=n_keep)
         self.drafter = make_drafter(draft, n_draft, lambda spec: LLM(
