@@ -34,6 +34,19 @@ def test_logits_do_not_depend_on_the_batch(model, request):
         assert _steps(llm, [target] + _prompts(k)) == alone, f"differs with {k} other sequences"
 
 
+def test_mixture_of_experts(tmp_path):
+    from llmrt.convert import random_model
+
+    path = random_model.write_random(tmp_path / "moe.gguf", None, "mixtral", "q8_0", seed=2, progress=False,
+                                     hidden=128, layers=2, heads=4, kv_heads=2, ffn=128, vocab=512,
+                                     context=2048, experts=6, experts_used=3)
+    llm = llmrt.LLM(path, n_ctx=2048, n_threads=2, n_batch=256, deterministic=True)
+    target = FILLER * 6 + "So the committee decided"
+    alone = _steps(llm, [target])
+    for k in (1, 7):
+        assert _steps(llm, [target] + _prompts(k)) == alone, f"differs with {k} other sequences"
+
+
 def test_flag_is_checked():
     with pytest.raises(llmrt.LLMRTError):
         llmrt.LLM("/nonexistent.gguf", deterministic="yes")

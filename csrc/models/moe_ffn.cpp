@@ -59,7 +59,9 @@ void Context::moe_ffn_block(int il, int64_t n) {
     grow(s_.moe_out, n * n_embd);
     grow(s_.moe_y, n * n_embd);
     std::fill(s_.moe_y.begin(), s_.moe_y.begin() + n * n_embd, 0.0f);
-    if (n == 1) {
+    // Batch-invariant decode takes the grouped path for one token too: a token's experts then
+    // add into its output in expert order whatever else is in the batch.
+    if (n == 1 && !deterministic_) {
         decode_experts(L, n_ff);
     } else {
         prefill_experts(L, n, n_ff);
