@@ -79,6 +79,10 @@ class ServerMetrics:
                [({}, engine_info.get("prefix_hits", 0))])
         metric("prefix_cache_tokens_total", "counter", "prompt tokens taken from the prefix cache",
                [({}, engine_info.get("prefix_tokens_reused", 0))])
+        metric("draft_tokens_total", "counter", "speculative draft tokens checked",
+               [({}, engine_info.get("draft_tokens", 0))])
+        metric("draft_tokens_accepted_total", "counter", "speculative draft tokens the model agreed with",
+               [({}, engine_info.get("draft_accepted", 0))])
         metric("requests_active", "gauge", "requests submitted and not finished", [({}, active)])
         metric("requests_running", "gauge", "requests decoding", [({}, engine_info.get("running", 0))])
         metric("queue_depth", "gauge", "requests waiting for a slot", [({}, engine_info.get("waiting", 0))])
