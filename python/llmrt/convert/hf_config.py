@@ -95,6 +95,17 @@ def llama3_rope_factors(cfg: dict):
     return out.astype(np.float32)
 
 
+def _block_shape(w, cfg: dict) -> None:
+    """Width, depth, FFN size, heads and norm epsilon, as every llama.cpp text converter writes them."""
+    n_head = cfg["num_attention_heads"]
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(n_head)
+    w.add_head_count_kv(cfg.get("num_key_value_heads") or n_head)
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+
+
 def longrope_factors(cfg: dict) -> dict:
     """Phi-3's LongRoPE divisors as the rope_factors_long/short tensors (n_rot / 2 each), as
     llama.cpp's converter writes them; {} without long-context scaling."""
@@ -129,12 +140,7 @@ def phi3_metadata(w, cfg: dict) -> None:
     orig = rp.get("original_max_position_embeddings", cfg.get("original_max_position_embeddings", max_pos))
     w.add_context_length(max_pos)
     w.add_rope_scaling_orig_ctx_len(orig)
-    w.add_embedding_length(cfg["hidden_size"])
-    w.add_feed_forward_length(cfg["intermediate_size"])
-    w.add_block_count(cfg["num_hidden_layers"])
-    w.add_head_count(n_head)
-    w.add_head_count_kv(cfg.get("num_key_value_heads") or n_head)
-    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    _block_shape(w, cfg)
     w.add_rope_dimension_count(int(rp.get("partial_rotary_factor", 1.0) * cfg["hidden_size"]) // n_head)
     w.add_rope_freq_base(rp.get("rope_theta", 10000.0))
     w.add_sliding_window(cfg.get("sliding_window") or 0)
@@ -266,12 +272,7 @@ def gemma2_metadata(w, cfg: dict) -> None:
     if scalar not in (head_dim, cfg["hidden_size"] // n_head):
         raise ConvertError(f"gemma2: query_pre_attn_scalar {scalar} is neither head_dim nor hidden/heads")
     w.add_context_length(cfg["max_position_embeddings"])
-    w.add_embedding_length(cfg["hidden_size"])
-    w.add_block_count(cfg["num_hidden_layers"])
-    w.add_feed_forward_length(cfg["intermediate_size"])
-    w.add_head_count(n_head)
-    w.add_head_count_kv(cfg.get("num_key_value_heads") or n_head)
-    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    _block_shape(w, cfg)
     w.add_key_length(head_dim)
     w.add_value_length(head_dim)
     w.add_attn_logit_softcapping(cfg["attn_logit_softcapping"])
