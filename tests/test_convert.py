@@ -111,9 +111,7 @@ def test_tensors_and_metadata(name, hf_dir, converted):
 
     ckpt = SafetensorsCheckpoint(d)
     by_name = {t.name: t for t in reader.tensors}
-    spec = llmrt_arch.REGISTRY.get(arch)
-    table = converter.NameMap(spec.hf_names if spec else converter.hf_config.ARCHS[
-        cfg["architectures"][0]].hf_names)
+    table = converter.NameMap(llmrt_arch.hf_architectures()[cfg["architectures"][0]].hf_names)
     assert len(by_name) == len(ckpt.names())
     for hf_name in ckpt.names():
         gguf_name = table(hf_name)[0]

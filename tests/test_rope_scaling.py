@@ -41,7 +41,7 @@ def llama3(tmp_path_factory):
 
 
 def test_converter_writes_the_frequency_factors(llama3):
-    from llmrt.convert.hf_config import llama3_rope_factors
+    from llmrt.arch.hf_rope_factors import llama3_rope_factors
 
     _, path = llama3
     reader = gguf.GGUFReader(path)
@@ -86,7 +86,7 @@ def test_logits_match_transformers_far_out(model, request):
 
 def test_unknown_rope_scaling_is_refused(tmp_path):
     from llmrt.convert import ConvertError
-    from llmrt.convert.hf_config import base_metadata
+    from llmrt.arch.hf_metadata import base_metadata
 
     class Writer:
         def __getattr__(self, name):

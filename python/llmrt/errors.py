@@ -17,6 +17,11 @@ class ModelError(LLMRTError):
     """A model cannot be run: unknown architecture, missing tensor, unsupported type."""
 
 
+class ConvertError(ModelError):
+    """A checkpoint cannot be converted: unsupported architecture, missing shard, bad shape,
+    unknown tokenizer."""
+
+
 class ModelNotFoundError(ModelError, FileNotFoundError):
     """A model specifier names no file, alias or downloadable model."""
 

@@ -1,8 +1,9 @@
 """ArchSpec: everything llmrt knows about one architecture, in one table.
 
-The loader reads hyperparameters through it, the native decoder block is switched by the
-dict it produces, and (later) the converter maps Hugging Face names with it. Adding an
-architecture means adding one file that builds an ArchSpec and registers it.
+The loader reads hyperparameters through it and the native decoder block is switched by the
+HParams it produces; the converter maps Hugging Face checkpoints with its `convert` part and the
+random-model generator builds files from its `random` part (conversion.py). Adding an
+architecture means adding one file that builds an ArchSpec and registers it (registry.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..errors import ModelError
+from .conversion import HFConversion, RandomModel
 from .hparam_limits import check_hparams
 from .metadata_values import MetadataValues
 
@@ -134,6 +136,10 @@ class ArchSpec:
     dense_roles: tuple[str, ...] = DENSE_FFN_ROLES
     # (metadata, n_ctx) -> the tensor to bind as rope_freqs, for files carrying several sets
     rope_freqs_for: Callable[[Mapping[str, Any], int], str] | None = None
+    # How `llmrt convert` writes this architecture from a Hugging Face checkpoint, and how
+    # `llmrt convert --random` makes one (None: not offered).
+    convert: HFConversion | None = None
+    random: RandomModel | None = None
 
     def key(self, suffix: str) -> str:
         return f"{self.name}.{suffix}"

@@ -10,7 +10,20 @@ always renormalises; so does transformers' Mixtral). No shared expert.
 from dataclasses import replace
 
 from .base import GATING_SOFTMAX, without_dense_ffn
+from .conversion import HFConversion, RandomModel
+from .hf_metadata import llama_metadata, moe_metadata
 from .llama import LLAMA
+from .registry import register
+from .shape import Shape
+
+
+def mixtral_metadata(w, cfg: dict) -> None:
+    llama_metadata(w, cfg)
+    moe_metadata(w, cfg)
+
+
+def _random_config(s: Shape, cfg: dict) -> None:
+    cfg.update(num_local_experts=s.experts, num_experts_per_tok=s.experts_used)
 
 MIXTRAL = replace(
     LLAMA,
@@ -24,4 +37,9 @@ MIXTRAL = replace(
         "model.layers.{}.block_sparse_moe.experts.{x}.w3.weight": "blk.{}.ffn_up_exps.weight",
         "model.layers.{}.block_sparse_moe.experts.{x}.w2.weight": "blk.{}.ffn_down_exps.weight",
     },
+    convert=HFConversion(("MixtralForCausalLM",), mixtral_metadata, permute_qk=True),
+    random=RandomModel("mixtral", "mistral", config=_random_config, moe=True, presets={
+        "moe-small": Shape("mixtral", 768, 8, 12, 4, 1536, 32000, 4096, experts=8, experts_used=2,
+                           tied=False)}),
 )
+register(MIXTRAL, moe_variant_of="llama")

@@ -6,6 +6,9 @@ NEOX RoPE: llama.cpp's converter does not permute Q/K for qwen2, so the rotation
 """
 
 from .base import ACT_SILU, ArchSpec, LLAMA_HF_NAMES, ROPE_NEOX
+from .conversion import HFConversion, RandomModel
+from .hf_metadata import base_metadata
+from .registry import register
 
 QWEN2 = ArchSpec(
     name="qwen2",
@@ -18,4 +21,7 @@ QWEN2 = ArchSpec(
         "model.layers.{}.self_attn.k_proj.bias": "blk.{}.attn_k.bias",
         "model.layers.{}.self_attn.v_proj.bias": "blk.{}.attn_v.bias",
     },
+    convert=HFConversion(("Qwen2ForCausalLM",), base_metadata, vocab_prefer="bpe"),
+    random=RandomModel("qwen2", "qwen"),
 )
+register(QWEN2)

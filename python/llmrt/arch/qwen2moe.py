@@ -7,7 +7,11 @@ sigmoid(ffn_gate_inp_shexp . h).
 """
 
 from .base import ACT_SILU, GATING_SOFTMAX, ROPE_NEOX, ArchSpec, without_dense_ffn
+from .conversion import HFConversion, RandomModel
+from .hf_metadata import base_metadata, moe_metadata
 from .qwen2 import QWEN2
+from .registry import register
+from .shape import Shape
 
 # The router and the stacked experts ("{x}": expert index; the converter stacks 0..n-1 into
 # one 3-D tensor), shared by Qwen2-MoE and Qwen3-MoE checkpoints.
@@ -17,6 +21,21 @@ QWEN_MOE_EXPERT_NAMES = {
     "model.layers.{}.mlp.experts.{x}.up_proj.weight": "blk.{}.ffn_up_exps.weight",
     "model.layers.{}.mlp.experts.{x}.down_proj.weight": "blk.{}.ffn_down_exps.weight",
 }
+
+def qwen_moe_random_config(s: Shape, cfg: dict, renormalise: bool) -> None:
+    cfg.update(num_experts=s.experts, num_experts_per_tok=s.experts_used, moe_intermediate_size=s.ffn,
+               norm_topk_prob=renormalise)
+
+
+def _random_config(s: Shape, cfg: dict) -> None:
+    qwen_moe_random_config(s, cfg, renormalise=QWEN2MOE.expert_weights_norm)
+    cfg["shared_expert_intermediate_size"] = s.shared_ffn or 4 * s.ffn
+
+
+def qwen2moe_metadata(w, cfg: dict) -> None:
+    base_metadata(w, cfg)
+    moe_metadata(w, cfg, arch_default_norm=QWEN2MOE.expert_weights_norm)
+
 
 QWEN2MOE = ArchSpec(
     name="qwen2moe",
@@ -34,4 +53,7 @@ QWEN2MOE = ArchSpec(
         "model.layers.{}.mlp.shared_expert.up_proj.weight": "blk.{}.ffn_up_shexp.weight",
         "model.layers.{}.mlp.shared_expert.down_proj.weight": "blk.{}.ffn_down_shexp.weight",
     },
+    convert=HFConversion(("Qwen2MoeForCausalLM",), qwen2moe_metadata, vocab_prefer="bpe"),
+    random=RandomModel("qwen2moe", "qwen", config=_random_config, moe=True),
 )
+register(QWEN2MOE)

@@ -13,8 +13,6 @@ QUANT_FILE_TYPES = ("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q
                     "Q5_K_S", "Q5_K_M", "Q6_K")
 # --random writes any file type of llama-quantize's mixes, not only the converter's
 RANDOM_OUTTYPES = OUTTYPES + tuple(t.lower() for t in QUANT_FILE_TYPES if t.lower() not in OUTTYPES)
-RANDOM_PRESETS = ("smollm2-135m", "1b", "3b", "8b", "gemma3-270m", "qwen3-0.6b", "moe-small", "qwen3-30b-a3b")
-RANDOM_ARCHS = ("llama", "mixtral", "gemma3", "qwen2", "qwen3", "qwen2moe", "qwen3moe")
 RANDOM_SHAPE_ARGS = ("hidden", "layers", "heads", "kv_heads", "ffn", "vocab", "experts", "experts_used",
                      "shared_ffn", "head_dim", "context")
 
@@ -47,11 +45,13 @@ def cmd_random(args) -> int:
 
 
 def _add_random_args(p: argparse.ArgumentParser) -> None:
+    from ..arch import random_models, random_presets
+
     g = p.add_argument_group("random weights (no checkpoint): --random SHAPE [--arch ARCH] [overrides]")
     g.add_argument("--random", metavar="SHAPE", nargs="?", const="custom", default=None,
-                   help=f"write random weights of a preset shape ({', '.join(RANDOM_PRESETS)}); "
+                   help=f"write random weights of a preset shape ({', '.join(random_presets())}); "
                         "alone or 'custom': give every dimension")
-    g.add_argument("--arch", default=None, help=f"{', '.join(RANDOM_ARCHS)} (default: the preset's)")
+    g.add_argument("--arch", default=None, help=f"{', '.join(random_models())} (default: the preset's)")
     g.add_argument("--seed", type=int, default=0)
     for name in RANDOM_SHAPE_ARGS:
         g.add_argument("--" + name.replace("_", "-"), type=int, default=None)

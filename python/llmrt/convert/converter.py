@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 from gguf import GGML_QUANT_VERSION, GGMLQuantizationType as T
 
+from ..arch import ArchSpec
+from ..arch.hf_rope_factors import generated_tensors
+from ..errors import ModelError
 from . import hf_config, mix
 from .encode import Encoder
 from .errors import ConvertError
@@ -48,7 +51,7 @@ def _expected_shapes(cfg: dict) -> dict[str, tuple[int, ...]]:
             "attn_v.weight": (n_kv * hd, n_embd), "attn_output.weight": (n_embd, n_head * hd)}
 
 
-def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.ConvertArch,
+def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: ArchSpec,
                  n_vocab: int) -> list[PlannedTensor]:
     names = NameMap(spec.hf_names)
     n_head = cfg["num_attention_heads"]
@@ -63,7 +66,7 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
             continue
         mapped = names(norm)
         if mapped is None:
-            raise ConvertError(f"cannot map tensor {hf_name!r} to a GGUF name for {spec.gguf_arch}")
+            raise ConvertError(f"cannot map tensor {hf_name!r} to a GGUF name for {spec.name}")
         name, il, expert = mapped
         if il is not None and il >= cfg["num_hidden_layers"]:
             raise ConvertError(f"tensor {hf_name!r} is in layer {il}, but config.json has "
@@ -83,14 +86,14 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
         for suffix, want in expected.items():
             if name.endswith(suffix) and tuple(shape) != want:
                 raise ConvertError(f"tensor {hf_name!r} has shape {shape}, config.json implies {want}")
-        if spec.permute_qk and norm.endswith(("q_proj.weight", "q_proj.bias")):
+        if spec.convert.permute_qk and norm.endswith(("q_proj.weight", "q_proj.bias")):
             p.permute_heads = n_head
-        elif spec.permute_qk and norm.endswith(("k_proj.weight", "k_proj.bias")):
+        elif spec.convert.permute_qk and norm.endswith(("k_proj.weight", "k_proj.bias")):
             p.permute_heads = n_kv
-        if spec.norm_shift and norm.endswith("norm.weight"):
-            p.shift = spec.norm_shift
+        if spec.convert.norm_shift and norm.endswith("norm.weight"):
+            p.shift = spec.convert.norm_shift
         if name == "token_embd.weight":
-            if spec.truncate_embd and shape[0] > n_vocab:
+            if spec.convert.truncate_embd and shape[0] > n_vocab:
                 p.rows, p.shape = n_vocab, (n_vocab, *shape[1:])
             if p.shape[0] != n_vocab:
                 raise ConvertError(f"token embedding has {shape[0]} rows, the vocabulary {n_vocab} tokens")
@@ -102,8 +105,8 @@ def plan_tensors(ckpt: SafetensorsCheckpoint, cfg: dict, spec: hf_config.Convert
         if p.experts is not None:
             _plan_stack(p, stacks[p.name], ckpt, _n_expert(cfg))
             seen.add(p.name)
-    _check_required(spec.gguf_arch, seen, cfg["num_hidden_layers"], _n_expert(cfg))
-    for name, values in hf_config.generated_tensors(cfg).items():
+    _check_required(spec, seen, cfg["num_hidden_layers"], _n_expert(cfg))
+    for name, values in generated_tensors(cfg).items():
         plan.append(PlannedTensor(name, "", values.shape, values=values))
     return plan
 
@@ -125,19 +128,11 @@ def _plan_stack(p: PlannedTensor, parts: dict[int, str], ckpt, n_expert: int) ->
     p.shape = (n_expert, *shapes.pop())
 
 
-def _check_required(gguf_arch: str, names: set[str], n_layer: int, n_expert: int = 0) -> None:
-    from ..arch import lookup
-    from ..errors import ModelError
-
+def _check_required(spec: ArchSpec, names: set[str], n_layer: int, n_expert: int = 0) -> None:
     try:
-        spec = lookup(gguf_arch, {f"{gguf_arch}.expert_count": n_expert})
-    except ModelError:
-        return
-    if spec is not None:
-        try:
-            spec.check_tensors(names, n_layer, n_expert)
-        except ModelError as e:  # name the missing tensor as a conversion error
-            raise ConvertError(f"checkpoint incomplete: {e}") from None
+        spec.check_tensors(names, n_layer, n_expert)
+    except ModelError as e:  # name the missing tensor as a conversion error
+        raise ConvertError(f"checkpoint incomplete: {e}") from None
 
 
 def _row_block(p: PlannedTensor) -> int:
@@ -193,10 +188,10 @@ def write_metadata(w, model_dir: Path, cfg: dict, spec, vocab, outtype: str) -> 
     g = w.gguf
     g.add_type("model")
     g.add_name(cfg.get("_name_or_path") and Path(cfg["_name_or_path"]).name or model_dir.resolve().name)
-    spec.metadata(g, cfg)
+    spec.convert.metadata(g, cfg)
     g.add_file_type(mix.file_type(outtype)[0])
     g.add_quantization_version(GGML_QUANT_VERSION)
-    if vocab.model == "llama" and spec.gguf_arch in ("gemma2", "gemma3"):
+    if vocab.model == "llama" and not spec.convert.spm_space_prefix:
         g.add_add_space_prefix(False)
     write_vocab(g, model_dir, vocab)
 
@@ -210,13 +205,13 @@ def convert(model_dir: str | Path, out: str | Path, outtype: str = "f16", thread
     cfg = hf_config.load_config(model_dir)
     _, spec = hf_config.lookup(cfg)
     ckpt = SafetensorsCheckpoint(model_dir)
-    vocab = load_vocab(model_dir, cfg.get("vocab_size"), spec.vocab_prefer, pre)
+    vocab = load_vocab(model_dir, cfg.get("vocab_size"), spec.convert.vocab_prefer, pre)
     plan = plan_tensors(ckpt, cfg, spec, len(vocab.tokens))
     n_head = cfg["num_attention_heads"]
     types = mix.choose_types({p.name: (p.shape, T.F32) for p in plan}, outtype, cfg["num_hidden_layers"],
                              n_head, cfg.get("num_key_value_heads") or n_head,
                              _n_expert(cfg))
-    w = StreamWriter(out, spec.gguf_arch)
+    w = StreamWriter(out, spec.name)
     write_metadata(w, model_dir, cfg, spec, vocab, outtype)
     total = 0
     for p in plan:

@@ -1,8 +1,5 @@
 """Errors of the converter and the quantizer (all llmrt.LLMRTError subclasses)."""
 
-from ..errors import ModelError
+from ..errors import ConvertError
 
-
-class ConvertError(ModelError):
-    """A checkpoint cannot be converted: unsupported architecture, missing shard, bad shape,
-    unknown tokenizer."""
+__all__ = ["ConvertError"]

@@ -3,7 +3,7 @@
 For benchmarks of shapes nobody ships at the size one needs (a Llama-3.1-8B-shaped model at
 Q4_K_M, a 30B MoE...): no checkpoint, no transformers. The shape becomes the config.json a
 Hugging Face checkpoint would have, so the metadata comes from the converter's own per-
-architecture writers (hf_config.py, mirroring llama.cpp's convert_hf_to_gguf.py); the tensor
+architecture writers (ArchSpec.convert.metadata, mirroring llama.cpp's convert_hf_to_gguf.py); the tensor
 list comes from the ArchSpec the runtime loads with (its required roles); per-tensor types come
 from the K-quant mix rules (mix.py); the tokenizer is synthetic (random_vocab.py).
 
@@ -19,17 +19,18 @@ from __future__ import annotations
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from gguf import GGML_QUANT_VERSION, GGMLQuantizationType as T
 from gguf.utility import size_label
 
-from ..arch import lookup as arch_lookup
+from ..arch import ArchSpec, random_models, random_presets
 from ..arch.base import GLOBAL_TENSORS, LAYER_TENSORS
+from ..arch.shape import Shape
 from ..errors import ModelError
-from . import hf_config, mix, random_vocab
+from . import mix, random_vocab
 from .encode import Encoder, default_threads
 from .errors import ConvertError
 from .progress import Progress
@@ -38,59 +39,15 @@ from .writer import StreamWriter
 CHUNK_ELEMS = 1 << 20          # float32 elements generated and quantized per job (4 MiB)
 
 
-@dataclass(frozen=True)
-class Shape:
-    """A model's shape, in Hugging Face config terms. For MoE, `ffn` is one expert's width."""
-
-    arch: str                  # default architecture of the preset
-    hidden: int
-    layers: int
-    heads: int
-    kv_heads: int
-    ffn: int
-    vocab: int
-    context: int = 4096
-    head_dim: int | None = None   # None: hidden // heads
-    experts: int = 0
-    experts_used: int = 0
-    shared_ffn: int = 0           # qwen2moe's shared expert (0: 4 * ffn)
-    tied: bool = True             # output head tied to the token embedding
-    rope_theta: float = 10000.0
-    rms_eps: float = 1e-5
-    sliding_window: int = 0       # gemma3's local layers (0: 512)
-
-
-PRESETS = {
-    "smollm2-135m": Shape("llama", 576, 30, 9, 3, 1536, 49152, 8192, rope_theta=100000.0),
-    "1b": Shape("llama", 2048, 16, 32, 8, 8192, 128256, 131072, rope_theta=500000.0),   # Llama-3.2-1B
-    "3b": Shape("llama", 3072, 28, 24, 8, 8192, 128256, 131072, rope_theta=500000.0),   # Llama-3.2-3B
-    "8b": Shape("llama", 4096, 32, 32, 8, 14336, 128256, 131072, tied=False,
-                rope_theta=500000.0),                                                  # Llama-3.1-8B
-    "gemma3-270m": Shape("gemma3", 640, 18, 4, 1, 2048, 262144, 32768, head_dim=256,
-                         rope_theta=1000000.0, rms_eps=1e-6, sliding_window=512),
-    "qwen3-0.6b": Shape("qwen3", 1024, 28, 16, 8, 3072, 151936, 40960, head_dim=128,
-                        rope_theta=1000000.0, rms_eps=1e-6),
-    # the MoE shape tools/make_random_model.py benchmarked (8 experts, 2 active)
-    "moe-small": Shape("mixtral", 768, 8, 12, 4, 1536, 32000, 4096, experts=8, experts_used=2,
-                       tied=False),
-    "qwen3-30b-a3b": Shape("qwen3moe", 2048, 48, 32, 4, 768, 151936, 40960, head_dim=128,
-                           experts=128, experts_used=8, tied=False, rope_theta=1000000.0,
-                           rms_eps=1e-6),
-}
-
-# --random ARCH -> the Hugging Face architecture whose conversion rules (metadata) it follows
-HF_ARCH = {"llama": "LlamaForCausalLM", "mixtral": "MixtralForCausalLM", "gemma3": "Gemma3ForCausalLM",
-           "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "qwen2moe": "Qwen2MoeForCausalLM",
-           "qwen3moe": "Qwen3MoeForCausalLM"}
-MOE_ARCHS = ("mixtral", "qwen2moe", "qwen3moe")
 OVERRIDES = ("hidden", "layers", "heads", "kv_heads", "ffn", "vocab", "context", "head_dim",
              "experts", "experts_used", "shared_ffn", "tied")
 
 
 def resolve(preset: str | None, arch: str | None = None, **overrides) -> tuple[Shape, str]:
     """A preset (or none: every dimension given) with overrides -> (shape, architecture)."""
-    if preset is not None and preset not in PRESETS:
-        raise ConvertError(f"unknown --random preset {preset!r} (presets: {', '.join(PRESETS)})")
+    presets = random_presets()
+    if preset is not None and preset not in presets:
+        raise ConvertError(f"unknown --random preset {preset!r} (presets: {', '.join(presets)})")
     given = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(given) - set(OVERRIDES)
     if unknown:
@@ -103,14 +60,20 @@ def resolve(preset: str | None, arch: str | None = None, **overrides) -> tuple[S
         given.setdefault("kv_heads", given["heads"])
         shape = Shape(arch or "llama", **given)
     else:
-        shape = replace(PRESETS[preset], **given)
+        shape = replace(presets[preset], **given)
     arch = arch or shape.arch
-    if arch == "llama" and shape.experts:   # llama.cpp writes Mixtral as llama + expert_count
-        arch = "mixtral"
-    if arch not in HF_ARCH:
-        raise ConvertError(f"unknown --arch {arch!r} (supported: {', '.join(HF_ARCH)})")
+    specs = random_models()
+    if arch in specs and shape.experts and not specs[arch].random.moe:
+        # llama.cpp writes Mixtral as llama + expert_count: the MoE variant of the same GGUF name
+        arch = next((name for name, s in specs.items() if s.random.moe and s.name == specs[arch].name), arch)
+    if arch not in specs:
+        raise ConvertError(f"unknown --arch {arch!r} (supported: {', '.join(specs)})")
     _check(shape, arch)
     return shape, arch
+
+
+def spec_of(arch: str) -> ArchSpec:
+    return random_models()[arch]
 
 
 def _check(s: Shape, arch: str) -> None:
@@ -121,49 +84,40 @@ def _check(s: Shape, arch: str) -> None:
         raise ConvertError(f"--heads {s.heads} is not a multiple of --kv-heads {s.kv_heads}")
     if s.head_dim is None and s.hidden % s.heads:
         raise ConvertError(f"--hidden {s.hidden} is not a multiple of --heads {s.heads}; give --head-dim")
-    if s.vocab < random_vocab.min_vocab(arch):
+    random = spec_of(arch).random
+    if s.vocab < random_vocab.min_vocab(random.vocab_style):
         raise ConvertError(f"--vocab {s.vocab} is too small for {arch}'s tokenizer "
-                           f"(at least {random_vocab.min_vocab(arch)})")
-    if head_dim(s) % 2:
-        raise ConvertError(f"head dimension {head_dim(s)} is odd (RoPE rotates pairs)")
-    if arch in MOE_ARCHS:
+                           f"(at least {random_vocab.min_vocab(random.vocab_style)})")
+    if s.head_width % 2:
+        raise ConvertError(f"head dimension {s.head_width} is odd (RoPE rotates pairs)")
+    if random.moe:
         if not 1 <= s.experts_used <= s.experts:
             raise ConvertError(f"{arch} needs --experts N and --experts-used K with 1 <= K <= N "
                                f"(got {s.experts}, {s.experts_used})")
     elif s.experts:
-        raise ConvertError(f"{arch} is a dense architecture; --experts is for {', '.join(MOE_ARCHS)}")
-    if arch == "gemma3" and not s.tied:
-        raise ConvertError("gemma3 always ties its output head to the token embedding")
-
-
-def head_dim(s: Shape) -> int:
-    return s.head_dim or s.hidden // s.heads
+        moe = ", ".join(n for n, spec in random_models().items() if spec.random.moe)
+        raise ConvertError(f"{arch} is a dense architecture; --experts is for {moe}")
+    if random.tied_only and not s.tied:
+        raise ConvertError(f"{arch} always ties its output head to the token embedding")
 
 
 def hf_config_of(s: Shape, arch: str) -> dict:
     """The config.json a checkpoint of this shape would carry."""
-    cfg = dict(architectures=[HF_ARCH[arch]], hidden_size=s.hidden, num_hidden_layers=s.layers,
+    spec = spec_of(arch)
+    cfg = dict(architectures=[spec.convert.architectures[0]], hidden_size=s.hidden, num_hidden_layers=s.layers,
                num_attention_heads=s.heads, num_key_value_heads=s.kv_heads, intermediate_size=s.ffn,
                vocab_size=s.vocab, max_position_embeddings=s.context, rms_norm_eps=s.rms_eps,
                rope_theta=s.rope_theta, tie_word_embeddings=s.tied)
-    if s.head_dim is not None or arch in ("qwen3", "qwen3moe", "gemma3"):
-        cfg["head_dim"] = head_dim(s)
-    if arch == "mixtral":
-        cfg.update(num_local_experts=s.experts, num_experts_per_tok=s.experts_used)
-    elif arch in ("qwen2moe", "qwen3moe"):
-        cfg.update(num_experts=s.experts, num_experts_per_tok=s.experts_used,
-                   moe_intermediate_size=s.ffn, norm_topk_prob=arch == "qwen3moe")
-        if arch == "qwen2moe":
-            cfg["shared_expert_intermediate_size"] = s.shared_ffn or 4 * s.ffn
-    elif arch == "gemma3":
-        cfg.update(sliding_window=s.sliding_window or 512, rope_local_base_freq=10000.0,
-                   query_pre_attn_scalar=head_dim(s))
+    if s.head_dim is not None:
+        cfg["head_dim"] = s.head_width
+    if spec.random.config:
+        spec.random.config(s, cfg)
     return cfg
 
 
 def _role_shapes(s: Shape, cfg: dict) -> dict[str, tuple[int, ...]]:
     """Role -> numpy shape (rows first), as llama.cpp's converter writes each tensor."""
-    e, hd, n_v = s.hidden, head_dim(s), s.vocab
+    e, hd, n_v = s.hidden, s.head_width, s.vocab
     q, kv = s.heads * hd, s.kv_heads * hd
     ff_sh = cfg.get("shared_expert_intermediate_size", 0)
     return {
@@ -184,8 +138,7 @@ def _role_shapes(s: Shape, cfg: dict) -> dict[str, tuple[int, ...]]:
 def plan_tensors(s: Shape, arch: str, cfg: dict) -> list[tuple[str, tuple[int, ...]]]:
     """(GGUF name, numpy shape) of every tensor, in the converter's order: embedding, blocks,
     output norm and head. The roles are the ArchSpec's required ones for this expert count."""
-    name = gguf_arch(arch)
-    spec = arch_lookup(name, {f"{name}.expert_count": s.experts})
+    spec = spec_of(arch)
     roles = set(spec.required_roles(s.experts)) | ({"output"} if not s.tied else set())
     shapes = _role_shapes(s, cfg)
     missing = roles - set(shapes)
@@ -199,7 +152,7 @@ def plan_tensors(s: Shape, arch: str, cfg: dict) -> list[tuple[str, tuple[int, .
 
 
 def gguf_arch(arch: str) -> str:
-    return hf_config.ARCHS[HF_ARCH[arch]].gguf_arch
+    return spec_of(arch).name
 
 
 # ---- values -----------------------------------------------------------------------------------
@@ -255,7 +208,7 @@ def write_random(out: str | Path, preset: str | None = None, arch: str | None = 
                  outtype: str = "q8_0", seed: int = 0, threads: int | None = None,
                  progress: bool | None = None, **overrides) -> Path:
     """Write a random-weight GGUF of `preset` (PRESETS) with shape `overrides` (OVERRIDES) for
-    `arch` (HF_ARCH; default: the preset's) at file type `outtype` (mix.FILE_TYPES)."""
+    `arch` (arch.random_models(); default: the preset's) at file type `outtype` (mix.FILE_TYPES)."""
     out = Path(out)
     shape, arch = resolve(preset, arch, **overrides)
     ftype, _ = mix.file_type(outtype)
@@ -300,9 +253,9 @@ def _write_metadata(g, shape: Shape, arch: str, cfg: dict, ftype, preset, seed: 
     g.add_description(f"random weights (llmrt convert --random {preset or 'custom'} --arch {arch} "
                       f"--seed {seed}); not a trained model")
     try:
-        hf_config.ARCHS[HF_ARCH[arch]].metadata(g, cfg)
+        spec_of(arch).convert.metadata(g, cfg)
     except (KeyError, ModelError) as e:
         raise ConvertError(f"{arch}: cannot write metadata for this shape ({e})") from None
     g.add_file_type(ftype)
     g.add_quantization_version(GGML_QUANT_VERSION)
-    random_vocab.write_vocab(g, arch, shape.vocab)
+    random_vocab.write_vocab(g, spec_of(arch).random.vocab_style, shape.vocab)

@@ -39,7 +39,7 @@ class VocabStyle:
     add_space_prefix: bool | None = None        # written only when set
 
 
-# Per architecture, the tokenizer family its published models use.
+# Tokenizer families of published models; an architecture names its own (RandomModel.vocab_style).
 STYLES = {
     "llama": VocabStyle("gpt2", "llama-bpe", ("<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"),
                         "<|begin_of_text|>", "<|end_of_text|>"),
@@ -50,8 +50,7 @@ STYLES = {
     "gemma": VocabStyle("llama", "default", ("<pad>", "<eos>", "<bos>", "<unk>"), "<bos>", "<eos>",
                         extra={"unk": "<unk>", "pad": "<pad>"}, add_space_prefix=False),
 }
-ARCH_STYLE = {"llama": "llama", "mixtral": "mistral", "gemma3": "gemma", "qwen2": "qwen",
-              "qwen3": "qwen", "qwen2moe": "qwen", "qwen3moe": "qwen"}
+
 
 
 def _words(space: str):
@@ -81,17 +80,17 @@ def _spm_tokens(n_vocab: int, style: VocabStyle):
     return tokens, types, scores, None
 
 
-def min_vocab(arch: str) -> int:
-    style = STYLES[ARCH_STYLE[arch]]
+def min_vocab(style_name: str) -> int:
+    style = STYLES[style_name]
     return 256 + len(style.specials) + (0 if style.model == "gpt2" else len(SPM_CHARS))
 
 
-def write_vocab(g, arch: str, n_vocab: int) -> None:
-    """Tokenizer metadata (tokenizer.ggml.*) of n_vocab tokens into GGUFWriter `g`."""
-    style = STYLES[ARCH_STYLE[arch]]
-    if n_vocab < min_vocab(arch):
+def write_vocab(g, style_name: str, n_vocab: int) -> None:
+    """Tokenizer metadata (tokenizer.ggml.*) of n_vocab tokens of a STYLES family into GGUFWriter `g`."""
+    style = STYLES[style_name]
+    if n_vocab < min_vocab(style_name):
         raise ConvertError(f"--vocab {n_vocab} is too small for a {style.model} tokenizer "
-                           f"(at least {min_vocab(arch)})")
+                           f"(at least {min_vocab(style_name)})")
     build = _gpt2_tokens if style.model == "gpt2" else _spm_tokens
     tokens, types, scores, merges = build(n_vocab, style)
     assert len(tokens) == n_vocab, (len(tokens), n_vocab)
