@@ -10,6 +10,7 @@ namespace llmrt::bindings {
 void bind_errors(pybind11::module_& m);
 void bind_quant(pybind11::module_& m);
 void bind_gguf(pybind11::module_& m);
+void bind_hparams(pybind11::module_& m);  // HParams, TensorNames and their enums
 void bind_model(pybind11::module_& m);
 void bind_cpu_ops(pybind11::module_& m);  // single CPU ops the CUDA kernels are tested against
 void bind_cuda(pybind11::module_& m);      // every build; raises DeviceError without CUDA

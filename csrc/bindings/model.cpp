@@ -1,4 +1,4 @@
-// _core.Model and _core.Context: dict -> struct conversion, NumPy views, GIL release.
+// _core.Model and _core.Context: NumPy views, GIL release.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -13,62 +13,6 @@ namespace py = pybind11;
 
 namespace llmrt::bindings {
 namespace {
-
-template <typename T>
-void read(const py::dict& d, const char* key, T& field) {
-    if (d.contains(key)) field = d[key].cast<T>();
-}
-
-HParams hparams_from_dict(const py::dict& d) {
-    HParams h;
-    read(d, "n_vocab", h.n_vocab);
-    read(d, "n_embd", h.n_embd);
-    read(d, "n_layer", h.n_layer);
-    read(d, "n_head", h.n_head);
-    read(d, "n_head_kv", h.n_head_kv);
-    read(d, "head_dim_k", h.head_dim_k);
-    read(d, "head_dim_v", h.head_dim_v);
-    read(d, "n_ff", h.n_ff);
-    read(d, "rms_eps", h.rms_eps);
-    read(d, "n_rot", h.n_rot);
-    int rope_mode = (int)h.rope_mode, activation = (int)h.activation;
-    read(d, "rope_mode", rope_mode);
-    read(d, "activation", activation);
-    h.rope_mode = (ops::RopeMode)rope_mode;
-    h.activation = (ops::Activation)activation;
-    read(d, "rope_base", h.rope_base);
-    read(d, "rope_scale", h.rope_scale);
-    read(d, "rope_base_swa", h.rope_base_swa);
-    read(d, "rope_scale_swa", h.rope_scale_swa);
-    read(d, "rope_ext_factor", h.rope_ext_factor);
-    read(d, "rope_corr_low", h.rope_corr_low);
-    read(d, "rope_corr_high", h.rope_corr_high);
-    read(d, "rope_mscale", h.rope_mscale);
-    read(d, "sliding_window", h.sliding_window);
-    read(d, "layer_is_swa", h.layer_is_swa);
-    read(d, "embd_scale", h.embd_scale);
-    read(d, "attn_scale", h.attn_scale);
-    read(d, "attn_softcap", h.attn_softcap);
-    read(d, "final_softcap", h.final_softcap);
-    read(d, "n_expert", h.n_expert);
-    read(d, "n_expert_used", h.n_expert_used);
-    int gating = (int)h.expert_gating;
-    read(d, "expert_gating", gating);
-    h.expert_gating = (ops::GatingFunc)gating;
-    read(d, "expert_weights_norm", h.expert_weights_norm);
-    read(d, "expert_weights_scale", h.expert_weights_scale);
-    read(d, "expert_group_count", h.expert_group_count);
-    read(d, "expert_group_used_count", h.expert_group_used_count);
-    return h;
-}
-
-TensorNames names_from_dict(const py::dict& d) {
-    TensorNames n;
-    read(d, "global", n.global);
-    read(d, "layer", n.layer);
-    read(d, "optional", n.optional);
-    return n;
-}
 
 using I32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 using U8 = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
@@ -140,13 +84,13 @@ void bind_model(py::module_& m) {
           "Expert routing (ops/moe_gating.h): logits (n_tokens, n_expert) -> (ids int32, weights float32), "
           "each (n_tokens, n_used). func: 1 softmax, 2 sigmoid.");
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
-        .def(py::init([](const std::string& path, const py::dict& hparams, const py::dict& names, bool repack) {
-                 HParams hp = hparams_from_dict(hparams);
-                 TensorNames tn = names_from_dict(names);
+        .def(py::init([](std::shared_ptr<gguf::File> file, const HParams& hp, const TensorNames& names, bool repack) {
                  py::gil_scoped_release release;
-                 return std::make_shared<Model>(path, hp, tn, repack);
+                 return std::make_shared<Model>(std::move(file), hp, names, repack);
              }),
-             py::arg("path"), py::arg("hparams"), py::arg("tensor_names"), py::arg("repack") = true)
+             py::arg("file"), py::arg("hparams"), py::arg("tensor_names"), py::arg("repack") = true,
+             "Bind the weights of an open GGUFFile: hparams (HParams) and tensor_names (TensorNames) "
+             "come from the architecture's ArchSpec.")
         .def_property_readonly("packed_bytes", &Model::packed_bytes,
                                "Bytes of packed weight copies made at load (quant/packed.h).")
         .def_property_readonly("n_vocab", [](const Model& m) { return m.hparams().n_vocab; })

@@ -47,6 +47,7 @@ PYBIND11_MODULE(_core, m) {
     m.def("physical_cores", &physical_core_count);
     bindings::bind_quant(m);
     bindings::bind_gguf(m);
+    bindings::bind_hparams(m);
     bindings::bind_model(m);
     bindings::bind_cpu_ops(m);
     bindings::bind_cuda(m);

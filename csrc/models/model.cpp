@@ -136,8 +136,10 @@ void bind_moe(const Binder& bind, const std::map<std::string, std::string>& T, L
 
 }  // namespace
 
-Model::Model(const std::string& path, const HParams& hp, const TensorNames& names, bool repack)
-    : file_(gguf::File::open(path)), hp_(hp) {
+Model::Model(std::shared_ptr<gguf::File> file, const HParams& hp, const TensorNames& names, bool repack)
+    : file_(std::move(file)), hp_(hp) {
+    if (!file_) throw ModelError("Model: no GGUF file");
+    const std::string& path = file_->path();
     if (hp_.n_layer <= 0 || hp_.n_embd <= 0 || hp_.n_head <= 0 || hp_.n_head_kv <= 0 ||
         hp_.n_head % hp_.n_head_kv != 0 || hp_.head_dim_k <= 0 || hp_.head_dim_v <= 0)
         throw ModelError(path + ": inconsistent hyperparameters");

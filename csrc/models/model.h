@@ -47,8 +47,9 @@ struct TensorNames {
 
 class Model {
 public:
+    // Binds the roles of `names` in the already-open `file` (which the model keeps alive).
     // repack: build packed copies of the matrices whose type has a packed layout (quant/packed.h).
-    Model(const std::string& path, const HParams& hp, const TensorNames& names, bool repack = true);
+    Model(std::shared_ptr<gguf::File> file, const HParams& hp, const TensorNames& names, bool repack = true);
 
     const HParams& hparams() const { return hp_; }
     const gguf::File& file() const { return *file_; }

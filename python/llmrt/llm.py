@@ -22,6 +22,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _core, arch, arguments, chat as chat_templates, models
+from .arch.native import native_hparams, native_tensor_names
 from .chat_fallback import fallback_template
 from .device import resolve_device
 from .engine import Engine
@@ -113,7 +114,8 @@ class LLM:
         self.n_ctx_train: int = self.hparams["n_ctx_train"]
         self.n_ctx = n_ctx or self.n_ctx_train or 4096
         names = self.spec.tensor_names(self.metadata, self.n_ctx)
-        self._model = _core.Model(str(self.model_path), self.hparams, names, bool(repack))
+        self._model = _core.Model(self.gguf._native, native_hparams(self.hparams), native_tensor_names(names),
+                                  bool(repack))
         self.n_vocab: int = self._model.n_vocab
         self.n_cells = n_cells or self.n_ctx
         self.n_batch = n_batch

@@ -13,20 +13,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from .. import _core
 from ..errors import ModelError
 from .conversion import HFConversion, RandomModel
 from .hparam_limits import check_hparams
 from .metadata_values import MetadataValues
 
-ROPE_NORMAL = 0  # rotate (x[2i], x[2i+1])
-ROPE_NEOX = 2    # rotate (x[i], x[i + n_rot/2])
-
-ACT_SILU = 0
-ACT_GELU_TANH = 1
-
-# llama.cpp's expert_gating_func values (csrc/ops/moe_gating.h)
-GATING_SOFTMAX = 1
-GATING_SIGMOID = 2
+# The native enums (bound from csrc/ops/*.h, where their numbers are defined)
+ROPE_NORMAL = _core.RopeMode.normal   # rotate (x[2i], x[2i+1])
+ROPE_NEOX = _core.RopeMode.neox       # rotate (x[i], x[i + n_rot/2])
+ACT_SILU = _core.Activation.silu
+ACT_GELU_TANH = _core.Activation.gelu_tanh
+# llama.cpp's expert_gating_func values
+GATING_SOFTMAX = _core.GatingFunc.softmax
+GATING_SIGMOID = _core.GatingFunc.sigmoid
 
 # GGUF tensor names of the generic decoder block ("{}" = layer index). Roles are the names the
 # native loader binds (csrc/models/model.cpp).
@@ -115,8 +115,8 @@ MOE_FFN_ROLES = ("ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"
 @dataclass(frozen=True)
 class ArchSpec:
     name: str
-    rope_mode: int = ROPE_NORMAL
-    activation: int = ACT_SILU
+    rope_mode: _core.RopeMode = ROPE_NORMAL
+    activation: _core.Activation = ACT_SILU
     # Roles beyond REQUIRED_ROLES this architecture may have; absent ones are simply skipped.
     optional_roles: tuple[str, ...] = ("output",)
     # Roles beyond REQUIRED_ROLES that must be present.
@@ -125,7 +125,7 @@ class ArchSpec:
     # MOE_FFN_ROLES (a shared expert), and llama.cpp's routing for this architecture where the
     # file has no expert_gating_func / expert_weights_norm key.
     moe_required: tuple[str, ...] = ()
-    expert_gating: int = GATING_SOFTMAX
+    expert_gating: _core.GatingFunc = GATING_SOFTMAX
     expert_weights_norm: bool = False
     # Hook for architecture-specific hyperparameters: (metadata, hparams) -> None, edits in place.
     customize: Callable[[Mapping[str, Any], dict], None] | None = None
@@ -145,9 +145,9 @@ class ArchSpec:
         return f"{self.name}.{suffix}"
 
     def hparams(self, md: Mapping[str, Any]) -> dict:
-        """The native HParams dict (csrc/models/hparams.h) for a file's metadata, every value
-        checked (metadata_values.py, check_hparams); plus n_ctx_train, which the native side
-        ignores."""
+        """The hyperparameters of a file's metadata, every value checked (metadata_values.py,
+        check_hparams), keyed by the fields of the native HParams (csrc/models/hparams.h;
+        native.native_hparams builds it), plus n_ctx_train, which only Python reads."""
         v = MetadataValues(self.name, md)
         n_embd = v.integer("embedding_length", lo=1, required=True)
         n_head = v.integer("attention.head_count", lo=1, required=True)
@@ -211,17 +211,17 @@ class ArchSpec:
         n_used = v.integer("expert_used_count", 0)
         if not 1 <= n_used <= n_expert:
             raise ModelError(f"{self.name}: expert_used_count {n_used} is not in 1..{n_expert}")
-        gating = v.integer("expert_gating_func", 0) or self.expert_gating
-        if gating not in (GATING_SOFTMAX, GATING_SIGMOID):
+        gating = v.integer("expert_gating_func", 0) or int(self.expert_gating)
+        if gating not in {int(g) for g in _core.GatingFunc.__members__.values()}:
             raise ModelError(f"{self.name}: expert gating function {gating} is not supported")
-        hp.update(n_expert_used=n_used, expert_gating=gating,
+        hp.update(n_expert_used=n_used, expert_gating=_core.GatingFunc(gating),
                   expert_weights_norm=bool(v.raw("expert_weights_norm", self.expert_weights_norm)),
                   expert_weights_scale=v.real("expert_weights_scale", 0.0) or 1.0,
                   expert_group_count=v.integer("expert_group_count", 0),
                   expert_group_used_count=v.integer("expert_group_used_count", 0))
 
     def tensor_names(self, md: Mapping[str, Any] | None = None, n_ctx: int = 0) -> dict:
-        """The native TensorNames dict: role -> GGUF name (template). The FFN roles are all
+        """Role -> GGUF name (template) tables for the native TensorNames (native.py). The FFN roles are all
         optional there: the native loader requires the dense or the MoE set by n_expert."""
         optional = [r for r in (*GLOBAL_TENSORS, *LAYER_TENSORS)
                     if r not in self.base_roles and r not in self.extra_required]
