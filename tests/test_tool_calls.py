@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("fastapi")
 
 from llmrt.generation import LazyGrammar, Request  # noqa: E402
-from llmrt.sampling import SamplingParams  # noqa: E402
+from llmrt.sampling import SamplingParams, build_chain  # noqa: E402
 from llmrt.server.tools import (ContentFilter, call_grammar, parse_calls, parse_tools,  # noqa: E402
                                 plan_tools, prepare_messages)
 
@@ -68,24 +68,16 @@ def test_generic_prompt_and_history():
     assert plan_tools([WEATHER], "none", False, None).lazy is None
 
 
-class _ModelStub:
-    """What a Request reads of an LLM, around a real tokenizer."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-        self.n_vocab = tokenizer.n_vocab
-        self.n_ctx = 512
-        self.n_ctx_train = 512
-
-
 def test_lazy_grammar_switches_on_at_the_trigger(smollm2_path):
     from llmrt import GGUFFile
     from llmrt.tokenizer import Tokenizer
 
     tok = Tokenizer.from_metadata(GGUFFile(smollm2_path).metadata)
     grammar = call_grammar(parse_tools([WEATHER]), parallel=False)
-    req = Request(_ModelStub(tok), [1, 2, 3], 64, [], SamplingParams(temp=0.0),
-                  lazy_grammar=LazyGrammar(grammar, ("<tool_call>",)))
+    # a Request needs no model: a sampler chain, a detokenizer and the end-of-generation ids
+    req = Request([1, 2, 3], build_chain(SamplingParams(temp=0.0), tok.n_vocab), None, tok.streaming_detokenizer(),
+                  eog_ids=tok.eog_ids, max_tokens=64, lazy_grammar=LazyGrammar(grammar, ("<tool_call>",)),
+                  make_matcher=lambda g: g.matcher(tok))
     forced = tok.tokenize("I will check.<tool_call>", add_special=False)
     for t in forced:   # logits that make each forced token the argmax
         assert req.matcher is None

@@ -8,16 +8,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .arguments import is_integer
 from .errors import SamplingError
-from .sampling import SamplingParams, build_chain, top_logprobs
-
-if TYPE_CHECKING:
-    from .llm import LLM
+from .sampling import top_logprobs
 
 
 @dataclass
@@ -122,22 +119,24 @@ class Request:
     and the events it has produced but nobody has consumed yet. Scheduling state (`pending`
     tokens to feed, the `seq` entry holding its cells) is the engine's."""
 
-    def __init__(self, llm: "LLM", prompt_ids: list[int], max_tokens: int | None, stop: Sequence[str],
-                 params: SamplingParams, grammar: Any = None, n_probs: int = 0,
+    def __init__(self, prompt_ids: list[int], sampler_chain, matcher, detokenizer, *, eog_ids: frozenset,
+                 max_tokens: int | None = None, stop: Sequence[str] = (), n_probs: int = 0,
                  stats: GenerationStats | None = None, lazy_grammar: LazyGrammar | None = None,
-                 drafter=None):
-        tok = llm.tokenizer
-        self._tokenizer = tok
-        self.chain = build_chain(params, llm.n_vocab, eog_tokens=tok.eog_ids, n_ctx=llm.n_ctx,
-                                 n_ctx_train=llm.n_ctx_train or None, token_text=tok.token_text,
-                                 tokenize=lambda s: tok.tokenize(s, add_special=False, parse_special=False))
+                 make_matcher: Callable[[Any], Any] | None = None, drafter=None):
+        """sampler_chain: a SamplerChain, fed the prompt here; matcher: a grammar matcher or None;
+        detokenizer: the tokenizer's streaming detokenizer; eog_ids: tokens that end the output
+        (empty to ignore end-of-generation); lazy_grammar: a grammar switched on at a trigger
+        string, its matcher made by make_matcher(grammar). LLM.new_request builds all of these
+        from a model."""
+        self.chain = sampler_chain
         for t in prompt_ids:
             self.chain.accept(t)
-        self.matcher = grammar.matcher(tok) if grammar is not None else None
-        self.lazy = lazy_grammar if grammar is None else None
+        self.matcher = matcher
+        self.lazy = lazy_grammar if matcher is None else None
+        self._make_matcher = make_matcher
         self._lazy_text = ""   # output so far, searched for a trigger while self.lazy waits
-        self.eog = tok.eog_ids if not params.ignore_eos else frozenset()
-        self.detok = tok.streaming_detokenizer()
+        self.eog = eog_ids
+        self.detok = detokenizer
         self.stops = StopStringFilter(stop)
         self.max_tokens = max_tokens
         self.n_probs = int(n_probs)
@@ -221,7 +220,7 @@ class Request:
             keep = max(len(t) for t in self.lazy.triggers)
             self._lazy_text = self._lazy_text[-keep:]
             return
-        matcher = self.lazy.grammar.matcher(self._tokenizer)
+        matcher = self._make_matcher(self.lazy.grammar)
         self.lazy, tail = None, self._lazy_text[min(hits):]
         if matcher.accept_bytes(tail.encode("utf-8")):
             self.matcher = matcher

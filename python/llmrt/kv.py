@@ -69,6 +69,13 @@ class KVCache:
     def n_free(self) -> int:
         return self.n_cells - self.n_used
 
+    def n_cells_held(self, seq_ids: Sequence[int]) -> int:
+        """Cells owned by any of seq_ids."""
+        mask = np.uint64(0)
+        for s in seq_ids:
+            mask |= _ONE << np.uint64(s)
+        return int(np.count_nonzero((self.pos >= 0) & ((self.seqs & mask) != 0)))
+
     def seq_cells(self, seq: int) -> np.ndarray:
         """Cells of seq, ordered by position."""
         self._check_seq(seq)

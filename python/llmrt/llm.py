@@ -30,8 +30,9 @@ from .errors import ContextError, GrammarError, ModelError, SamplingError, Token
 from .generation import (Completion, GenerationStats, Request, TokenEvent, check_max_tokens,
                          check_stop)
 from .gguf_file import GGUFFile
+from .kv import KVCache
 from .model_file_checks import check_model_file
-from .sampling import SamplingParams
+from .sampling import SamplingParams, build_chain
 from .speculative import DraftModel, check_same_vocabulary, make_drafter
 
 DEFAULT_N_BATCH = 512
@@ -124,13 +125,19 @@ class LLM:
         arguments.kv_cache_fits(self.n_cells * self._kv_bytes_per_cell(kv_type))
         self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
         self._ctx.deterministic = arguments.flag("deterministic", deterministic)
-        self.engine = Engine(self, n_parallel=n_parallel, n_batch=self.n_batch,
-                             context_shift=context_shift, n_keep=n_keep)
+        kv = KVCache(self._ctx, self._ctx.n_seq_max, self.hparams.get("sliding_window", 0),
+                     self.hparams.get("layer_is_swa", ()))
+        self.engine = Engine(self._ctx, kv, self.n_ctx, n_parallel=n_parallel, n_batch=self.n_batch,
+                             context_shift=context_shift, n_keep=n_keep, bos_id=self._bos_kept_at_shift)
         self.drafter = make_drafter(draft, n_draft, lambda spec: LLM(
             spec, n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch, n_seq_max=n_seq_max,
             n_parallel=n_parallel, kv_type=kv_type, repack=repack))
         if isinstance(self.drafter, DraftModel):
             check_same_vocabulary(self, self.drafter.llm)
+
+    def _bos_kept_at_shift(self) -> int | None:
+        tok = self.tokenizer
+        return tok.bos_id if tok.add_bos else None
 
     def __repr__(self) -> str:
         return f"LLM({str(self.model_path)!r}, architecture={self.architecture!r}, n_ctx={self.n_ctx})"
@@ -221,8 +228,22 @@ class LLM:
         grammar = as_grammar(grammar, sampling.pop("response_format", None))
         params = SamplingParams.from_kwargs(**sampling)
         n_probs = arguments.count("logprobs", 0 if logprobs is None else logprobs, error=SamplingError) or params.n_probs
-        return Request(self, self._prompt_ids(prompt), check_max_tokens(max_tokens), check_stop(stop),
-                       params, grammar=grammar, n_probs=n_probs, stats=stats, drafter=self.drafter)
+        return self.new_request(self._prompt_ids(prompt), check_max_tokens(max_tokens), check_stop(stop),
+                                params, grammar=grammar, n_probs=n_probs, stats=stats, drafter=self.drafter)
+
+    def new_request(self, prompt_ids: list[int], max_tokens: int | None, stop: Sequence[str],
+                    params: SamplingParams, grammar=None, n_probs: int = 0, stats: GenerationStats | None = None,
+                    lazy_grammar=None, drafter=None) -> Request:
+        """A Request for this model's engine: its sampler chain, grammar matcher, detokenizer
+        and end-of-generation tokens, built from the model's tokenizer and sizes."""
+        tok = self.tokenizer
+        chain = build_chain(params, self.n_vocab, eog_tokens=tok.eog_ids, n_ctx=self.n_ctx,
+                            n_ctx_train=self.n_ctx_train or None, token_text=tok.token_text,
+                            tokenize=lambda s: tok.tokenize(s, add_special=False, parse_special=False))
+        return Request(prompt_ids, chain, grammar.matcher(tok) if grammar is not None else None,
+                       tok.streaming_detokenizer(), eog_ids=frozenset() if params.ignore_eos else tok.eog_ids,
+                       max_tokens=max_tokens, stop=stop, n_probs=n_probs, stats=stats,
+                       lazy_grammar=lazy_grammar, make_matcher=lambda g: g.matcher(tok), drafter=drafter)
 
     @staticmethod
     def _is_batch(prompt) -> bool:

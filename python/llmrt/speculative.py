@@ -74,9 +74,8 @@ class DraftModel:
 
     def propose_many(self, asks: list) -> list[list[int]]:
         from .errors import LLMRTError
-        from .generation import Request
 
-        reqs = [Request(self.llm, list(tokens), min(limit, self.n_draft), (), self.params)
+        reqs = [self.llm.new_request(list(tokens), min(limit, self.n_draft), (), self.params)
                 for tokens, limit in asks]
         try:
             self.llm.engine.run(reqs)

@@ -60,8 +60,8 @@ def make_requests(llm: LLM, body: SamplingFields, prompt_ids: list[int], n: int,
         for i in range(n):
             seed = None if body.seed is None else body.seed + i
             params = SamplingParams.from_kwargs(**kwargs, seed=seed)
-            reqs.append(Request(llm, prompt_ids, limit, stops, params, grammar=grammar, n_probs=n_probs,
-                                lazy_grammar=lazy))
+            reqs.append(llm.new_request(prompt_ids, limit, stops, params, grammar=grammar, n_probs=n_probs,
+                                        lazy_grammar=lazy))
         return reqs
     except SamplingError as e:
         raise from_llmrt(e) from None
