@@ -17,10 +17,10 @@ enclosing schema inexact, see build.py); with NARROW unset it raises Undecidable
 from __future__ import annotations
 
 import contextvars
-import math
-import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
+
+from .value_checks import dec, int_bounds, is_int_value, num_ok, pattern_search, str_ok  # noqa: F401 (re-exported)
 
 MAX_ATOMS = 256
 NARROW: contextvars.ContextVar = contextvars.ContextVar("NARROW", default=None)
@@ -176,16 +176,6 @@ def kinds_node(kinds, integer_only=False) -> Node:
             out.append(Num(integer=True) if k == "number" and integer_only else ATOM_OF[k]())
     return node(out)
 
-
-def dec(v) -> Decimal:
-    return Decimal(v) if isinstance(v, int) else Decimal(repr(float(v)))
-
-
-def is_int_value(d: Decimal) -> bool:
-    return d.is_finite() and d == d.to_integral_value()
-
-
-# ---- values as atoms -----------------------------------------------------------------
 
 def from_value(v) -> Node:
     """The node matching exactly the JSON value v (numbers compared by value)."""
@@ -447,83 +437,3 @@ def check_empty(a):
 def _names_accept(names, key: str) -> bool:
     from .values import node_accepts     # values.py builds on this module
     return node_accepts(names, key)
-
-
-def int_bounds(a: Num):
-    """(lowest, highest) integers in a's range, None where unbounded."""
-    lo = hi = None
-    if a.lo is not None:
-        lo = math.floor(a.lo) + 1 if a.lo_x else math.ceil(a.lo)
-    if a.hi is not None:
-        hi = math.ceil(a.hi) - 1 if a.hi_x else math.floor(a.hi)
-    return lo, hi
-
-
-# ---- concrete values ---------------------------------------------------------------------
-
-_PY_RE: dict = {}
-
-
-def pattern_search(pattern: str, s: str) -> bool:
-    """ECMA-262 search semantics, approximated by Python's re in ASCII mode (with `$` meaning
-    the end of the string, not also before a final newline)."""
-    rx = _PY_RE.get(pattern)
-    if rx is None:
-        try:
-            rx = re.compile(_ecma_dollar(pattern), re.ASCII)
-        except re.error as e:
-            raise Undecidable(f"pattern {pattern!r} is not a supported regex: {e}") from None
-        _PY_RE[pattern] = rx
-    return rx.search(s) is not None
-
-
-def _ecma_dollar(p: str) -> str:
-    out, i, in_class = [], 0, False
-    while i < len(p):
-        c = p[i]
-        if c == "\\":
-            out.append(p[i:i + 2])
-            i += 2
-            continue
-        if c == "[":
-            in_class = True
-        elif c == "]":
-            in_class = False
-        if c == "(" and not in_class and p.startswith("(?<", i) and p[i + 3:i + 4] not in "=!":
-            out.append("(?P<")          # ECMA's named group
-            i += 3
-            continue
-        out.append("\\Z" if c == "$" and not in_class else c)
-        i += 1
-    return "".join(out)
-
-
-def num_ok(a: Num, v: Decimal) -> bool:
-    if a.integer and not is_int_value(v):
-        return False
-    if a.nonint and is_int_value(v):
-        return False
-    if a.lo is not None and (v < a.lo or (a.lo_x and v == a.lo)):
-        return False
-    if a.hi is not None and (v > a.hi or (a.hi_x and v == a.hi)):
-        return False
-    if any(m and v % m != 0 for m in a.mult):
-        return False
-    if a.values is not None and v not in a.values:
-        return False
-    return v not in a.excluded
-
-
-def str_ok(a: Str, s: str) -> bool:
-    n = len(s)      # code points, as JSON Schema counts
-    if n < a.min_len or (a.max_len is not None and n > a.max_len):
-        return False
-    if not all(pattern_search(p, s) for p in a.patterns):
-        return False
-    if a.formats:
-        from .strings import format_ok
-        if not all(format_ok(f, s) for f in a.formats):
-            return False
-    if a.values is not None and s not in a.values:
-        return False
-    return s not in a.excluded
