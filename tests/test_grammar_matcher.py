@@ -10,6 +10,8 @@ from llmrt.errors import GrammarError
 from llmrt.grammar import Grammar
 from llmrt.tokenizer import Tokenizer
 
+from grammar_reference import full_walk_mask
+
 
 class ToyTokenizer:
     """Pieces chosen to cut UTF-8 characters and JSON structure at odd places."""
@@ -160,7 +162,7 @@ def test_split_masks_equal_full_walk_masks(suffix_len, smollm2_path):
     def check(state):
         if state not in seen:
             seen.add(state)
-            np.testing.assert_array_equal(cache.mask(state), cache.mask_full_walk(state))
+            np.testing.assert_array_equal(cache.mask(state), full_walk_mask(cache, state))
 
     nested = {"a": 1}
     for i in range(5):

@@ -161,58 +161,7 @@ class TokenIndex:
             self.pieces[tid] = piece
             cand.append(tid)
         self.trie = VocabTrie(cand, [self.pieces[t] for t in cand])
-        self._cand = np.array(cand, np.int64)
-        self.levels = None
-
-    def _build(self, cand: np.ndarray) -> None:
-        """The reference trie (parent index + byte per node, every level walked in full), built
-        only for final_states."""
-        lens = np.array([len(self.pieces[t]) for t in cand.tolist()], np.int64)
-        maxlen = int(lens.max()) if len(lens) else 0
-        mat = np.zeros((len(cand), maxlen), np.uint8)
-        for i, t in enumerate(cand.tolist()):
-            p = self.pieces[t]
-            mat[i, : len(p)] = np.frombuffer(p, np.uint8)
-        self.levels = []   # per depth: (parent node index, byte) of each node; (token ids, node)
-        rows = np.arange(len(cand))
-        node = np.zeros(len(cand), np.int64)
-        for k in range(maxlen):
-            keep = lens[rows] > k
-            rows, node = rows[keep], node[keep]
-            key = node * 256 + mat[rows, k]
-            uniq, inv = np.unique(key, return_inverse=True)
-            node = inv.reshape(-1)
-            ends = lens[rows] == k + 1
-            self.levels.append((
-                (uniq >> 8).astype(np.int64), (uniq & 255).astype(np.int64),
-                cand[rows[ends]], node[ends],
-            ))
-        self.n_nodes = sum(len(lv[0]) for lv in self.levels)
-
-    def final_states(self, sm: StackMachine, sid: int) -> tuple[np.ndarray, np.ndarray]:
-        """(token ids, state after each token) for every candidate token, from state sid: the
-        plain whole-vocabulary walk, kept as the reference the fast masks are tested against."""
-        if self.levels is None:
-            self._build(self._cand)
-        cur = np.array([sid], np.int64)
-        tids, states = [], []
-        for parent, byte, end_tok, end_node in self.levels:
-            ps = cur[parent]
-            key = ps * 256 + byte
-            nxt = sm.table.ravel()[key]
-            unknown = nxt < 0
-            if unknown.any():
-                sm.fill(key[unknown])
-                nxt = sm.table.ravel()[key]
-            if len(end_tok):
-                tids.append(end_tok)
-                states.append(nxt[end_node])
-            if not nxt.any():
-                break
-            cur = nxt.astype(np.int64)
-        if not tids:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(tids), np.concatenate(states)
+        self.candidates = np.array(cand, np.int64)
 
 
 _INDEXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -258,16 +207,6 @@ class MaskCache:
         if len(self.masks) >= self.max_masks:
             self.masks.clear()
         self.masks[sid] = m
-        return m
-
-    def mask_full_walk(self, sid: int) -> np.ndarray:
-        """The same mask by walking the whole vocabulary from the whole state (no cache)."""
-        m = np.zeros(self.index.n_vocab, bool)
-        if sid:
-            tids, states = self.index.final_states(self.sm, sid)
-            m[tids[states != 0]] = True
-            if self.sm.accepting[sid]:
-                m[self.index.eog_ids] = True
         return m
 
     def _split_of(self, sid: int) -> tuple:
