@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from llmrt import _core
+from llmrt import _core, _core_testing
 
 DRY_RUN = os.environ.get("LLMRT_CUDA_OPS_DRY_RUN") == "1"
 
@@ -48,30 +48,30 @@ def visible_cells(cell_pos, cell_seqs, positions, seq_ids, window):
 def _dry_run_ops():
     def rms_norm(x, w, eps, add=None):
         x = x + add if add is not None else x.copy()
-        return _core.rms_norm(x, w, eps), x
+        return _core_testing.rms_norm(x, w, eps), x
 
     def attention(q, k, v, cell_pos, cell_seqs, positions, seq_ids, n_head_kv, scale, softcap=0.0,
                   sliding_window=0):
         vis = visible_cells(cell_pos, cell_seqs, positions, seq_ids, sliding_window)
-        return _core.attention(q, k, v, vis, n_head_kv, scale, softcap)
+        return _core_testing.attention(q, k, v, vis, n_head_kv, scale, softcap)
 
     return SimpleNamespace(
-        quantize_act=lambda x: _core.prepare_activations(1, x), matmul=_core.matmul, rms_norm=rms_norm,
-        rope=_core.rope, gated_activation=lambda act, g, u: _core.gated_activation(act, g, u, reference=True),
-        softcap=_core.softcap, attention=attention, moe_gating=_core.moe_gating)
+        quantize_act=lambda x: _core_testing.prepare_activations(1, x), matmul=_core_testing.matmul, rms_norm=rms_norm,
+        rope=_core_testing.rope, gated_activation=lambda act, g, u: _core_testing.gated_activation(act, g, u, reference=True),
+        softcap=_core_testing.softcap, attention=attention, moe_gating=_core_testing.moe_gating)
 
 
 gpu = _dry_run_ops() if DRY_RUN else SimpleNamespace(
-    quantize_act=_core.cuda_quantize_act, matmul=_core.cuda_matmul, rms_norm=_core.cuda_rms_norm,
-    rope=_core.cuda_rope, gated_activation=_core.cuda_gated_activation, softcap=_core.cuda_softcap,
-    attention=_core.cuda_attention, moe_gating=_core.cuda_moe_gating)
+    quantize_act=_core_testing.cuda_quantize_act, matmul=_core_testing.cuda_matmul, rms_norm=_core_testing.cuda_rms_norm,
+    rope=_core_testing.cuda_rope, gated_activation=_core_testing.cuda_gated_activation, softcap=_core_testing.cuda_softcap,
+    attention=_core_testing.cuda_attention, moe_gating=_core_testing.cuda_moe_gating)
 
 
 @pytest.mark.parametrize("n", [32, 256, 4096])
 def test_quantize_activations_bit_exact(n):
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32) * 3
     x[:32] = 0.0  # an all-zero block: d = 0
-    assert np.array_equal(gpu.quantize_act(x), _core.prepare_activations(1, x))
+    assert np.array_equal(gpu.quantize_act(x), _core_testing.prepare_activations(1, x))
 
 
 @pytest.mark.parametrize("name", list(TYPES))
@@ -85,7 +85,7 @@ def test_matmul(name, n_tokens, shape):
     x = rng.standard_normal((n_tokens, n_in)).astype(np.float32)
     got = gpu.matmul(t, w, n_in, x)
     assert got.shape == (n_tokens, n_out)
-    assert nmse(got, _core.matmul(t, w, n_in, x)) < MATMUL_NMSE[name]
+    assert nmse(got, _core_testing.matmul(t, w, n_in, x)) < MATMUL_NMSE[name]
 
 
 @pytest.mark.parametrize("fused", [False, True])
@@ -98,7 +98,7 @@ def test_rms_norm(fused, shape):
     out, x_after = gpu.rms_norm(x, w, 1e-5, add)
     expected_x = x + add if fused else x
     assert np.array_equal(x_after, expected_x)
-    assert nmse(out, _core.rms_norm(expected_x, w, 1e-5)) < 1e-12
+    assert nmse(out, _core_testing.rms_norm(expected_x, w, 1e-5)) < 1e-12
 
 
 @pytest.mark.parametrize("mode", [0, 2])
@@ -110,7 +110,7 @@ def test_rope(mode, n_rot, head_dim, freq_factors):
     pos = np.array([0, 1, 17, 1000, 32000], np.int32)
     ff = (1.0 + rng.random(n_rot // 2) * 4).astype(np.float32) if freq_factors else None
     got = gpu.rope(x, pos, n_rot, 10000.0, 0.5, mode, ff)
-    ref = _core.rope(x, pos, n_rot, 10000.0, 0.5, mode, ff)
+    ref = _core_testing.rope(x, pos, n_rot, 10000.0, 0.5, mode, ff)
     assert np.array_equal(got[..., n_rot:], x[..., n_rot:])  # dims past n_rot pass through
     assert nmse(got, ref) < 1e-9
 
@@ -121,12 +121,12 @@ def test_gated_activation(act):
     gate = (rng.standard_normal(10007) * 4).astype(np.float32)
     up = rng.standard_normal(10007).astype(np.float32)
     # against the scalar reference (libm): the CPU's AVX2 path uses its own vector exp
-    assert nmse(gpu.gated_activation(act, gate, up), _core.gated_activation(act, gate, up, reference=True)) < 1e-12
+    assert nmse(gpu.gated_activation(act, gate, up), _core_testing.gated_activation(act, gate, up, reference=True)) < 1e-12
 
 
 def test_softcap():
     x = (np.random.default_rng(1).standard_normal(3001) * 50).astype(np.float32)
-    assert nmse(gpu.softcap(x, 30.0), _core.softcap(x, 30.0)) < 1e-12
+    assert nmse(gpu.softcap(x, 30.0), _core_testing.softcap(x, 30.0)) < 1e-12
 
 
 def kv_layout(rng, n_cells, n_seq):
@@ -165,7 +165,7 @@ def test_attention(case):
     got = gpu.attention(q, k, v, cell_pos, cell_seqs, positions, seq_ids, n_head_kv, scale, cap, window)
     vis = visible_cells(cell_pos, cell_seqs, positions, seq_ids, window)
     assert all(len(c) > 0 for c in vis)
-    ref = _core.attention(q, k, v, vis, n_head_kv, scale, cap)
+    ref = _core_testing.attention(q, k, v, vis, n_head_kv, scale, cap)
     assert nmse(got, ref) < 1e-10
 
 
@@ -199,6 +199,6 @@ def test_moe_gating(case):
         kw["bias"] = kw["bias"].astype(np.float32)
     logits = logits.astype(np.float32)
     ids, w = gpu.moe_gating(logits, k, **kw)
-    ref_ids, ref_w = _core.moe_gating(logits, k, **kw)
+    ref_ids, ref_w = _core_testing.moe_gating(logits, k, **kw)
     assert np.array_equal(ids, ref_ids)
     assert nmse(w, ref_w) < 1e-12

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import llmrt
-from llmrt import _core
+from llmrt import _core, _core_testing
 from llmrt.device import cuda_unavailable_reason, resolve_device
 
 HAS_GPU = _core.cuda_device_count() > 0
@@ -39,7 +39,7 @@ def test_cuda_ops_raise_device_error_without_a_gpu(name):
                                np.zeros(1, np.int32), np.zeros(1, np.int32), 1, 1.0),
             "cuda_moe_gating": (x, 2)}[name]
     with pytest.raises(llmrt.DeviceError, match="without CUDA|no CUDA device"):
-        getattr(_core, name)(*args)
+        getattr(_core_testing, name)(*args)
 
 
 def test_resolve_device():
@@ -91,8 +91,8 @@ def test_mmvq_block_arithmetic_on_host(name, n_tokens):
     n_in, n_out = 1024, 9
     w = np.concatenate([_core.quantize(t, r) for r in rng.standard_normal((n_out, n_in)).astype(np.float32)])
     x = rng.standard_normal((n_tokens, n_in)).astype(np.float32)
-    got = _core.cuda_mmvq_host(t, w, n_in, x)
-    cpu = _core.matmul(t, w, n_in, x)
+    got = _core_testing.cuda_mmvq_host(t, w, n_in, x)
+    cpu = _core_testing.matmul(t, w, n_in, x)
     exact = x.astype(np.float64) @ _core.dequantize(t, w, n_in * n_out).reshape(n_out, n_in).T.astype(np.float64)
     assert nmse(got, cpu) < MMVQ_NMSE[name]
     # no worse than the CPU's own activation rounding
@@ -121,7 +121,7 @@ def test_cpu_rope(mode):
     x = rng.standard_normal((4, 3, 64)).astype(np.float32)
     pos = np.array([0, 1, 50, 300], np.int32)
     ff = (1 + rng.random(24)).astype(np.float32)
-    assert nmse(_core.rope(x, pos, 48, 10000.0, 1.0, mode, ff), np_rope(x, pos, 48, 10000.0, 1.0, mode, ff)) < 1e-10
+    assert nmse(_core_testing.rope(x, pos, 48, 10000.0, 1.0, mode, ff), np_rope(x, pos, 48, 10000.0, 1.0, mode, ff)) < 1e-10
 
 
 def test_cpu_rms_norm_softcap():
@@ -129,8 +129,8 @@ def test_cpu_rms_norm_softcap():
     x = rng.standard_normal((3, 100)).astype(np.float32)
     w = rng.standard_normal(100).astype(np.float32)
     ref = x / np.sqrt((x.astype(np.float64) ** 2).mean(-1, keepdims=True) + 1e-6) * w
-    assert nmse(_core.rms_norm(x, w, 1e-6), ref) < 1e-12
-    assert nmse(_core.softcap(x * 40, 30.0), 30 * np.tanh(x * 40 / 30.0)) < 1e-12
+    assert nmse(_core_testing.rms_norm(x, w, 1e-6), ref) < 1e-12
+    assert nmse(_core_testing.softcap(x * 40, 30.0), 30 * np.tanh(x * 40 / 30.0)) < 1e-12
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
@@ -141,7 +141,7 @@ def test_cpu_attention(dtype):
     k = rng.standard_normal((n_cells, n_kv * d)).astype(dtype)
     v = rng.standard_normal((n_cells, n_kv * d)).astype(dtype)
     vis = [np.sort(rng.choice(n_cells, m, replace=False)).astype(np.int32) for m in (1, 20, 50)]
-    got = _core.attention(q, k, v, vis, n_kv, 0.125, 0.0, n_threads=2)
+    got = _core_testing.attention(q, k, v, vis, n_kv, 0.125, 0.0, n_threads=2)
     kf, vf = k.astype(np.float64).reshape(n_cells, n_kv, d), v.astype(np.float64).reshape(n_cells, n_kv, d)
     for t in range(n_tok):
         for h in range(n_head):

@@ -1,9 +1,9 @@
-"""MoE routing (_core.moe_gating) against a NumPy reference, table-driven."""
+"""MoE routing (_core_testing.moe_gating) against a NumPy reference, table-driven."""
 
 import numpy as np
 import pytest
 
-from llmrt import _core
+from llmrt import _core_testing
 
 SOFTMAX, SIGMOID = 1, 2
 
@@ -33,7 +33,7 @@ def reference(logits, k, func=SOFTMAX, norm=False, bias=None, n_group=0, topk_gr
 
 def run(logits, k, **kw):
     bias = kw.get("bias")
-    return _core.moe_gating(logits.astype(np.float32), k, kw.get("func", SOFTMAX), kw.get("norm", False),
+    return _core_testing.moe_gating(logits.astype(np.float32), k, kw.get("func", SOFTMAX), kw.get("norm", False),
                             None if bias is None else bias.astype(np.float32), kw.get("n_group", 0),
                             kw.get("topk_group", 0), kw.get("scale", 1.0))
 

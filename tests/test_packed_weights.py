@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import llmrt
-from llmrt import _core
+from llmrt import _core_testing
 
-pytestmark = pytest.mark.skipif(not _core.can_pack(3, 512, 16), reason="no packed layouts in this build")
+pytestmark = pytest.mark.skipif(not _core_testing.can_pack(3, 512, 16), reason="no packed layouts in this build")
 
 
 @pytest.mark.parametrize("which", ["smollm2_path", "gemma3_path"])

@@ -14,7 +14,7 @@ from gguf import GGMLQuantizationType as GQT
 from gguf import quants as gq
 
 import llmrt
-from llmrt import _core
+from llmrt import _core, _core_testing
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ def test_vec_dot_fast_matches_reference(t, n, rng):
     for _ in range(3):
         raw = random_blocks(t, n // QK_K, rng)
         x = rng.standard_normal(n).astype(np.float32)
-        ref = _core.vec_dot(t.id, raw, x, reference=True)
-        fast = _core.vec_dot(t.id, raw, x, reference=False)
+        ref = _core_testing.vec_dot(t.id, raw, x, reference=True)
+        fast = _core_testing.vec_dot(t.id, raw, x, reference=False)
         w = _core.dequantize(t.id, raw, n)
         scale = float(np.abs(w).astype(np.float64) @ np.abs(x).astype(np.float64))
         assert abs(fast - ref) <= 1e-5 * scale + 1e-30, (fast, ref, scale)
@@ -106,8 +106,8 @@ def test_vec_dot_reference_matches_float_math(t, n, rng):
     raw = random_blocks(t, n // QK_K, rng)
     x = rng.standard_normal(n).astype(np.float32)
     w = _core.dequantize(t.id, raw, n).astype(np.float64)
-    xa = decode_a8_256(_core.prepare_activations(A8_256, x), n).astype(np.float64)
-    ref = _core.vec_dot(t.id, raw, x, reference=True)
+    xa = decode_a8_256(_core_testing.prepare_activations(A8_256, x), n).astype(np.float64)
+    ref = _core_testing.vec_dot(t.id, raw, x, reference=True)
     scale = float(np.abs(w) @ np.abs(xa))
     # same products in float64: only float rounding of the block sums differs
     assert abs(ref - float(w @ xa)) <= 2e-6 * scale, (ref, float(w @ xa), scale)
@@ -171,20 +171,20 @@ def test_bad_lengths_raise(t):
     with pytest.raises(llmrt.QuantError):
         _core.dequantize(t.id, np.zeros(t.type_size, np.uint8), 512)  # too few bytes
     with pytest.raises(llmrt.QuantError):
-        _core.vec_dot(t.id, np.zeros(t.type_size * 2, np.uint8), np.zeros(300, np.float32))
+        _core_testing.vec_dot(t.id, np.zeros(t.type_size * 2, np.uint8), np.zeros(300, np.float32))
 
 
 def test_scalar_dispatch_uses_reference():
     """With LLMRT_SIMD=scalar the registered fast path is the reference itself."""
     table = [(t.id, t.type_size, t.half_offsets) for t in TYPES]
     code = (
-        "import numpy as np; from llmrt import _core\n"
+        "import numpy as np; from llmrt import _core_testing\n"
         "rng = np.random.default_rng(0)\n"
         f"for t, size, offs in {table!r}:\n"
         "    raw = rng.integers(0, 256, (8, size), dtype=np.uint8)\n"
         "    for o in offs: raw[:, o:o + 2] = np.array([0.01], np.float16).view(np.uint8)\n"
         "    x = rng.standard_normal(2048).astype(np.float32)\n"
-        "    assert _core.vec_dot(t, raw.ravel(), x) == _core.vec_dot(t, raw.ravel(), x, reference=True), t\n"
+        "    assert _core_testing.vec_dot(t, raw.ravel(), x) == _core_testing.vec_dot(t, raw.ravel(), x, reference=True), t\n"
     )
     env = dict(os.environ, LLMRT_SIMD="scalar")
     subprocess.run([sys.executable, "-c", code], env=env, check=True)

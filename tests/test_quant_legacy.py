@@ -12,7 +12,7 @@ from gguf import GGMLQuantizationType as T
 from gguf import quants as gq
 
 import llmrt
-from llmrt import _core
+from llmrt import _core, _core_testing
 
 QUANT = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0]
 FLOAT = [T.F32, T.F16, T.BF16]
@@ -54,7 +54,7 @@ def random_raw(t, n, rng):
 
 def decode_a8_32(x):
     """The activation row exactly as the quantized dot products see it (block_a8_32: d, s, qs[32])."""
-    raw = _core.prepare_activations(A8_32, x.astype(np.float32)).reshape(-1, 40)
+    raw = _core_testing.prepare_activations(A8_32, x.astype(np.float32)).reshape(-1, 40)
     d = raw[:, 0:4].copy().view(np.float32)
     qs = raw[:, 8:40].copy().view(np.int8).astype(np.float64)
     return (d.astype(np.float64) * qs).reshape(-1)
@@ -106,8 +106,8 @@ def test_vec_dot_fast_matches_reference(t):
     for n in dot_lengths(t):
         w = random_raw(t, n, rng)
         x = rng.standard_normal(n).astype(np.float32)
-        ref = _core.vec_dot(int(t), w, x, reference=True)
-        fast = _core.vec_dot(int(t), w, x, reference=False)
+        ref = _core_testing.vec_dot(int(t), w, x, reference=True)
+        fast = _core_testing.vec_dot(int(t), w, x, reference=False)
         scale = np.abs(_core.dequantize(int(t), w, n).astype(np.float64)) @ np.abs(activations_seen(t, x))
         assert abs(fast - ref) <= 1e-5 * scale + 1e-30, (n, fast, ref, scale)
 
@@ -119,7 +119,7 @@ def test_vec_dot_reference_is_exact_formula(t):
         w = random_raw(t, n, rng)
         x = rng.standard_normal(n).astype(np.float32)
         wf = _core.dequantize(int(t), w, n).astype(np.float64)
-        ref = _core.vec_dot(int(t), w, x, reference=True)
+        ref = _core_testing.vec_dot(int(t), w, x, reference=True)
         scale = np.abs(wf) @ np.abs(activations_seen(t, x))
         # against what the kernel sees: only float rounding of the per-block sums may differ
         exact = wf @ activations_seen(t, x)
@@ -138,7 +138,7 @@ def test_vec_dot_on_quantized_weights(t):
     wf = rng.standard_normal(n).astype(np.float32)
     x = rng.standard_normal(n).astype(np.float32)
     w = _core.quantize(int(t), wf)
-    got = _core.vec_dot(int(t), w, x)
+    got = _core_testing.vec_dot(int(t), w, x)
     scale = np.abs(wf.astype(np.float64)) @ np.abs(x.astype(np.float64))
     assert abs(got - float(wf.astype(np.float64) @ x)) <= 0.05 * scale
 
@@ -153,9 +153,9 @@ def test_errors(t):
     with pytest.raises(llmrt.QuantError):
         _core.dequantize(int(t), np.zeros(3, np.uint8), 64)  # too few bytes
     with pytest.raises(llmrt.QuantError):
-        _core.vec_dot(int(t), np.zeros(1000, np.uint8), x)
+        _core_testing.vec_dot(int(t), np.zeros(1000, np.uint8), x)
     with pytest.raises(llmrt.QuantError):
-        _core.vec_dot(int(t), np.zeros(10, np.uint8), np.ones(64, np.float32))  # short row
+        _core_testing.vec_dot(int(t), np.zeros(10, np.uint8), np.ones(64, np.float32))  # short row
 
 
 @pytest.mark.parametrize("t", ALL, ids=lambda t: t.name)
@@ -174,12 +174,12 @@ def test_scalar_level_uses_reference():
 
     code = (
         "import numpy as np\n"
-        "from llmrt import _core\n"
+        "from llmrt import _core, _core_testing\n"
         "rng = np.random.default_rng(7)\n"
         "x = rng.standard_normal(4096).astype(np.float32)\n"
         "for t in (0, 1, 30, 2, 3, 6, 7, 8):\n"
         "    w = _core.quantize(t, rng.standard_normal(4096).astype(np.float32))\n"
-        "    assert _core.vec_dot(t, w, x) == _core.vec_dot(t, w, x, reference=True), t\n"
+        "    assert _core_testing.vec_dot(t, w, x) == _core_testing.vec_dot(t, w, x, reference=True), t\n"
     )
     env = dict(os.environ, LLMRT_SIMD="scalar")
     subprocess.run([sys.executable, "-c", code], env=env, check=True)

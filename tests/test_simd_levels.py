@@ -26,7 +26,7 @@ PACKED_TYPES = {"Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8, "Q2_K": 1
 MATMULS = textwrap.dedent("""
     import sys
     import numpy as np
-    from llmrt import _core
+    from llmrt import _core, _core_testing
     out = {}
     for name, t in %r.items():
         for n_tokens in (1, 2, 3, 5, 8, 9, 17):
@@ -38,7 +38,7 @@ MATMULS = textwrap.dedent("""
                 x[0] *= 50.0
                 for n_threads in (1, 2):
                     key = f"{name}_{n_tokens}_{n_out}_{n_threads}"
-                    out[key] = _core.matmul(t, w, n_in, x, n_threads=n_threads, packed=True)
+                    out[key] = _core_testing.matmul(t, w, n_in, x, n_threads=n_threads, packed=True)
     np.savez(sys.argv[1], level=_core.simd_level(), **out)
 """) % PACKED_TYPES
 

@@ -32,7 +32,7 @@ import weakref
 import numpy as np
 
 from ..errors import GrammarError
-from .program import BYTES, END, REF, Program
+from .program import BYTES, END, Program
 from .trie import VocabTrie
 
 # Stack elements a token is classified against. Longer suffixes leave fewer context-dependent

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bindings/bindings.h"
+#include "testing/testing.h"
 #include "ops/activations.h"
 #include "ops/attention.h"
 #include "ops/vec.h"
@@ -20,7 +20,7 @@
 
 namespace py = pybind11;
 
-namespace llmrt::bindings {
+namespace llmrt::testing {
 namespace {
 
 using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
@@ -182,4 +182,4 @@ void bind_cpu_ops(py::module_& m) {
           py::arg("reference") = false, "act(gate) * up; act 0 = SiLU, 1 = GELU (tanh form).");
 }
 
-}  // namespace llmrt::bindings
+}  // namespace llmrt::testing
