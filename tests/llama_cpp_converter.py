@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,9 @@ CACHE = Path(os.environ.get("LLMRT_CACHE", Path.home() / ".cache" / "llmrt")) / 
 WRAPPER = Path(__file__).with_name("run_llama_cpp_converter.py")
 
 
+@cache
 def _fetch() -> Path | None:
-    """The directory holding convert_hf_to_gguf.py, conversion/ and gguf-py/."""
+    """The directory holding convert_hf_to_gguf.py, conversion/ and gguf-py/ (looked for once)."""
     if os.environ.get("LLMRT_LLAMA_CPP_DIR"):
         return Path(os.environ["LLMRT_LLAMA_CPP_DIR"])
     if (CACHE / "convert_hf_to_gguf.py").is_file():
