@@ -14,3 +14,11 @@ def smollm2_path():
 @pytest.fixture(scope="session")
 def gemma3_path():
     return models.resolve("gemma3-270m", progress=False)
+
+
+@pytest.fixture(scope="session")
+def long_context(tmp_path_factory):
+    """Tiny long-context models, their GGUF files and their runs (tests/long_context.py)."""
+    from long_context import LongContext
+
+    return LongContext(tmp_path_factory)

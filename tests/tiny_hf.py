@@ -110,16 +110,16 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
         n_tok = train_bpe(out, LLAMA3_REGEX, "<|begin_of_text|>", "<|end_of_text|>")
     common = dict(vocab_size=n_tok + vocab_pad, hidden_size=hidden, intermediate_size=ffn,
                   num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
-                  max_position_embeddings=max_positions, rms_norm_eps=1e-5, tie_word_embeddings=tied)
+                  max_position_embeddings=max_positions, rms_norm_eps=1e-5, tie_word_embeddings=tied,
+                  rope_scaling=rope_scaling)
     if arch == "llama":
-        cfg = tf.LlamaConfig(**common, rope_theta=10000.0, bos_token_id=0, eos_token_id=1,
-                             rope_scaling=rope_scaling)
+        cfg = tf.LlamaConfig(**common, rope_theta=10000.0, bos_token_id=0, eos_token_id=1)
         cls = tf.LlamaForCausalLM
     elif arch == "mistral":
         cfg = tf.MistralConfig(**common, rope_theta=10000.0, sliding_window=None, bos_token_id=0, eos_token_id=1)
         cls = tf.MistralForCausalLM
     elif arch == "qwen2":
-        cfg = tf.Qwen2Config(**common, rope_theta=1000000.0, rope_scaling=rope_scaling)
+        cfg = tf.Qwen2Config(**common, rope_theta=1000000.0)
         cls = tf.Qwen2ForCausalLM
     elif arch == "qwen3":
         cfg = tf.Qwen3Config(**common, head_dim=hidden // heads, rope_theta=1000000.0)
@@ -141,7 +141,7 @@ def make_model(out: Path, arch: str, hidden: int = 64, layers: int = 2, heads: i
         cls = tf.Qwen3MoeForCausalLM
     elif arch == "phi3":
         cfg = tf.Phi3Config(**common, rope_theta=10000.0, bos_token_id=0, eos_token_id=1, pad_token_id=1,
-                            rope_scaling=rope_scaling, sliding_window=None,
+                            sliding_window=None,
                             original_max_position_embeddings=(rope_scaling or {}).get(
                                 "original_max_position_embeddings", max_positions))
         cls = tf.Phi3ForCausalLM
