@@ -32,6 +32,15 @@ class _MirostatBase(_Seeded):
         self.mu = 2.0 * self.tau
         super().reset()
 
+    def _draw_and_learn(self, cands: Candidates) -> None:
+        """Draw from what is left, and move mu toward the target surprise tau."""
+        p = softmax(cands.logits)
+        cands.probs = p
+        idx = draw(p, self._rng)
+        cands.selected = idx
+        surprise = -math.log2(float(p[idx])) if p[idx] > 0 else math.inf
+        self.mu = float(np.float32(self.mu - self.eta * (surprise - self.tau)))
+
 
 class Mirostat(_MirostatBase):
     """v1: estimate the Zipf exponent s from the m most likely tokens, derive the top-k that
@@ -67,12 +76,7 @@ class Mirostat(_MirostatBase):
         head = top_k_indices(cands.logits, self.m) if not cands.sorted else np.arange(min(self.m, cands.size))
         k = min(self._k(probs[head]), cands.size)
         cands.partial_sort(k)
-        p = softmax(cands.logits)
-        cands.probs = p
-        idx = draw(p, self._rng)
-        cands.selected = idx
-        surprise = -math.log2(float(p[idx])) if p[idx] > 0 else math.inf
-        self.mu = float(np.float32(self.mu - self.eta * (surprise - self.tau)))
+        self._draw_and_learn(cands)
 
 
 class MirostatV2(_MirostatBase):
@@ -94,12 +98,7 @@ class MirostatV2(_MirostatBase):
         else:
             kept = kept[np.argsort(-cands.logits[kept], kind="stable")]
         cands.keep(kept, True)
-        p = softmax(cands.logits)
-        cands.probs = p
-        idx = draw(p, self._rng)
-        cands.selected = idx
-        surprise = -math.log2(float(p[idx])) if p[idx] > 0 else math.inf
-        self.mu = float(np.float32(self.mu - self.eta * (surprise - self.tau)))
+        self._draw_and_learn(cands)
 
 
 __all__ = ["Mirostat", "MirostatV2"]
