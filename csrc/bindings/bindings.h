@@ -12,6 +12,7 @@ void bind_quant(pybind11::module_& m);
 void bind_gguf(pybind11::module_& m);
 void bind_model(pybind11::module_& m);
 void bind_cpu_ops(pybind11::module_& m);  // single CPU ops the CUDA kernels are tested against
+void bind_kv_ops(pybind11::module_& m);   // KV cache element types and their attention kernels
 void bind_cuda(pybind11::module_& m);      // every build; raises DeviceError without CUDA
 
 // The routing arguments of `who` (moe_gating, cuda_moe_gating) checked into GatingParams; bias

@@ -6,6 +6,7 @@
 
 #include "bindings/bindings.h"
 #include "context.h"
+#include "kv_rows.h"
 #include "models/model.h"
 #include "runtime/errors.h"
 
@@ -155,13 +156,15 @@ void bind_model(py::module_& m) {
 
     py::class_<Context>(m, "Context")
         .def(py::init([](std::shared_ptr<Model> model, int64_t n_cells, int n_seq_max, int n_threads,
-                         const std::string& kv_type) {
-                 if (kv_type != "f16" && kv_type != "f32") throw ContextError("kv_type must be 'f16' or 'f32'");
-                 return new Context(std::move(model), n_cells, n_seq_max, n_threads, kv_type == "f32");
+                         const std::string& type_k, std::optional<std::string> type_v) {
+                 const GGMLType k = kv_type_from_name(type_k), v = kv_type_from_name(type_v.value_or(type_k));
+                 return new Context(std::move(model), n_cells, n_seq_max, n_threads, k, v);
              }),
              py::arg("model"), py::arg("n_cells"), py::arg("n_seq_max") = 1, py::arg("n_threads") = 1,
-             py::arg("kv_type") = "f16")
-        .def_property_readonly("kv_type", [](const Context& c) { return c.kv_f32() ? "f32" : "f16"; })
+             py::arg("type_k") = "f16", py::arg("type_v") = py::none(),
+             "type_k / type_v: KV cache element types f32, f16, q8_0 or q4_0 (type_v defaults to type_k).")
+        .def_property_readonly("type_k", [](const Context& c) { return kv_type_name(c.type_k()); })
+        .def_property_readonly("type_v", [](const Context& c) { return kv_type_name(c.type_v()); })
         .def_property("deterministic", &Context::deterministic, &Context::set_deterministic)
         .def_property_readonly("n_cells", &Context::n_cells)
         .def_property_readonly("n_seq_max", &Context::n_seq_max)

@@ -49,5 +49,6 @@ PYBIND11_MODULE(_core, m) {
     bindings::bind_gguf(m);
     bindings::bind_model(m);
     bindings::bind_cpu_ops(m);
+    bindings::bind_kv_ops(m);
     bindings::bind_cuda(m);
 }

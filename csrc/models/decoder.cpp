@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "context.h"
+#include "kv_rows.h"
 #include "ops/activations.h"
 #include "ops/attention.h"
 #include "ops/norm.h"
@@ -36,17 +37,10 @@ void add_into(float* x, const float* y, int64_t n) {
 void Context::store_kv(int il, const Batch& b) {
     const HParams& hp = model_->hparams();
     const int64_t k_dim = (int64_t)hp.n_head_kv * hp.head_dim_k, v_dim = (int64_t)hp.n_head_kv * hp.head_dim_v;
-    const auto& vk = ops::vec_kernels();
+    const size_t krow = k_row_bytes(), vrow = v_row_bytes();
     for (int64_t t = 0; t < b.n; ++t) {
-        uint8_t* k = k_cache_[il].data() + (size_t)b.cells[t] * k_dim * kv_elem();
-        uint8_t* v = v_cache_[il].data() + (size_t)b.cells[t] * v_dim * kv_elem();
-        if (kv_f32_) {
-            std::memcpy(k, s_.k.data() + t * k_dim, k_dim * sizeof(float));
-            std::memcpy(v, s_.v.data() + t * v_dim, v_dim * sizeof(float));
-        } else {
-            vk.f32_to_f16(s_.k.data() + t * k_dim, (uint16_t*)k, k_dim);
-            vk.f32_to_f16(s_.v.data() + t * v_dim, (uint16_t*)v, v_dim);
-        }
+        kv_store_row(type_k_, s_.k.data() + t * k_dim, k_cache_[il].data() + (size_t)b.cells[t] * krow, k_dim);
+        kv_store_row(type_v_, s_.v.data() + t * v_dim, v_cache_[il].data() + (size_t)b.cells[t] * vrow, v_dim);
     }
 }
 
@@ -86,7 +80,8 @@ void Context::attention_block(int il, const Batch& b) {
     a.q = s_.q.data();
     a.k_cache = k_cache_[il].data();
     a.v_cache = v_cache_[il].data();
-    a.kv_f32 = kv_f32_;
+    a.type_k = type_k_;
+    a.type_v = type_v_;
     a.visible = hp.is_swa(il) ? s_.visible_swa.data() : s_.visible_full.data();
     a.n_tokens = n;
     a.n_head = hp.n_head;

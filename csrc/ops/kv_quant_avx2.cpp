@@ -1,0 +1,168 @@
+// AVX2 + F16C + FMA paths of ops/kv_quant.h; compiled with -mavx2 (CMakeLists.txt) and entered
+// only after the run-time CPU check in kv_quant.cpp. Register tiles as vec_avx2.cpp's fp16
+// kernels, with each block unpacked once per cell and its scale applied to the converted chunk
+// (keys) or folded into the probability (values).
+#include "ops/kv_quant.h"
+
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include "runtime/simd_avx2.h"
+
+namespace llmrt::ops {
+namespace {
+
+using simd::hsum;
+
+inline __m256 to_float(__m128i x) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(x)); }
+
+// A block's quants as 4 chunks of 8 floats (unscaled) and its scale d.
+template <typename Block> struct Unpacked;
+
+template <> struct Unpacked<block_q8_0> {
+    const int8_t* qs;
+    float d;
+    explicit Unpacked(const block_q8_0& b) : qs(b.qs), d(_cvtsh_ss(b.d)) {}
+    __m256 chunk(int c) const { return to_float(_mm_loadl_epi64((const __m128i*)(qs + 8 * c))); }
+};
+
+template <> struct Unpacked<block_q4_0> {
+    __m128i lo, hi;  // elements 0..15 and 16..31 as int8, offset removed
+    float d;
+    explicit Unpacked(const block_q4_0& b) : d(_cvtsh_ss(b.d)) {
+        const __m128i x = _mm_loadu_si128((const __m128i*)b.qs);
+        const __m128i m = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+        lo = _mm_sub_epi8(_mm_and_si128(x, m), eight);
+        hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(x, 4), m), eight);
+    }
+    __m256 chunk(int c) const {
+        const __m128i h = c < 2 ? lo : hi;
+        return to_float(c & 1 ? _mm_unpackhi_epi64(h, h) : h);
+    }
+};
+
+// C cells x G heads of accumulators; every converted chunk of a cell meets G heads.
+template <typename Block, int C, int G>
+void dot_block(const float* q, int64_t stride, const Block* const* k, int64_t n, float* out, int64_t out_stride) {
+    __m256 acc[C][G];
+    for (int c = 0; c < C; ++c)
+        for (int j = 0; j < G; ++j) acc[c][j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / 32; ++b) {
+        const float* qb = q + b * 32;
+        for (int c = 0; c < C; ++c) {
+            const Unpacked<Block> u(k[c][b]);
+            const __m256 d = _mm256_set1_ps(u.d);
+            for (int ch = 0; ch < 4; ++ch) {
+                const __m256 kv = _mm256_mul_ps(u.chunk(ch), d);
+                for (int j = 0; j < G; ++j)
+                    acc[c][j] = _mm256_fmadd_ps(_mm256_loadu_ps(qb + j * stride + 8 * ch), kv, acc[c][j]);
+            }
+        }
+    }
+    for (int j = 0; j < G; ++j) {
+        if constexpr (C == 4) {
+            const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]), _mm256_hadd_ps(acc[2][j], acc[3][j]));
+            _mm_storeu_ps(out + j * out_stride, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        } else {
+            for (int c = 0; c < C; ++c) out[j * out_stride + c] = hsum(acc[c][j]);
+        }
+    }
+}
+
+template <typename Block, int G>
+void dot_heads(const float* q, int64_t stride, const Block* const* k, int n_rows, int64_t n, float* out,
+               int64_t out_stride) {
+    constexpr int C = G == 4 ? 2 : 4;
+    int i = 0;
+    for (; i + C <= n_rows; i += C) dot_block<Block, C, G>(q, stride, k + i, n, out + i, out_stride);
+    for (; i < n_rows; ++i) dot_block<Block, 1, G>(q, stride, k + i, n, out + i, out_stride);
+}
+
+template <typename Block>
+void dot_tile(const float* q, int64_t stride, int group, const Block* const* k, int n_rows, int64_t n, float* out,
+              int64_t out_stride) {
+    for (int j0 = 0; j0 < group;) {
+        const int left = group - j0;
+        const int g = left == 4 ? 4 : (left < 3 ? left : 3);
+        const float* qj = q + j0 * stride;
+        float* oj = out + j0 * out_stride;
+        switch (g) {
+            case 1: dot_heads<Block, 1>(qj, stride, k, n_rows, n, oj, out_stride); break;
+            case 2: dot_heads<Block, 2>(qj, stride, k, n_rows, n, oj, out_stride); break;
+            case 3: dot_heads<Block, 3>(qj, stride, k, n_rows, n, oj, out_stride); break;
+            default: dot_heads<Block, 4>(qj, stride, k, n_rows, n, oj, out_stride); break;
+        }
+        j0 += g;
+    }
+}
+
+// D chunks of 8 output dims x G heads of accumulators over the whole tile of rows, starting at
+// chunk C0 of the block holding element d (a multiple of 32). The block scale is folded into
+// each head's probability, one multiply per head and block instead of one per chunk.
+template <typename Block, int D, int G, int C0>
+void axpy_block(float* y, int64_t stride, const float* p, int64_t p_stride, const Block* const* v, int n_rows,
+                int64_t d) {
+    constexpr int NB = (C0 + D + 3) / 4;  // blocks touched
+    __m256 acc[D][G];
+    for (int c = 0; c < D; ++c)
+        for (int j = 0; j < G; ++j) acc[c][j] = _mm256_loadu_ps(y + j * stride + d + 8 * (C0 + c));
+    for (int i = 0; i < n_rows; ++i) {
+        for (int nb = 0; nb < NB; ++nb) {
+            const Unpacked<Block> u(v[i][d / 32 + nb]);
+            __m256 pd[G];
+            for (int j = 0; j < G; ++j) pd[j] = _mm256_set1_ps(p[j * p_stride + i] * u.d);
+            for (int c = nb == 0 ? 0 : 4 * nb - C0; c < D && C0 + c < 4 * (nb + 1); ++c) {
+                const __m256 vv = u.chunk((C0 + c) % 4);
+                for (int j = 0; j < G; ++j) acc[c][j] = _mm256_fmadd_ps(pd[j], vv, acc[c][j]);
+            }
+        }
+    }
+    for (int c = 0; c < D; ++c)
+        for (int j = 0; j < G; ++j) _mm256_storeu_ps(y + j * stride + d + 8 * (C0 + c), acc[c][j]);
+}
+
+template <typename Block, int G>
+void axpy_heads(float* y, int64_t stride, const float* p, int64_t p_stride, const Block* const* v, int n_rows,
+                int64_t n) {
+    int64_t d = 0;
+    if constexpr (G == 1)
+        for (; d + 64 <= n; d += 64) axpy_block<Block, 8, G, 0>(y, stride, p, p_stride, v, n_rows, d);
+    for (; d + 32 <= n; d += 32) {
+        if constexpr (G <= 2) {
+            axpy_block<Block, 4, G, 0>(y, stride, p, p_stride, v, n_rows, d);
+        } else {
+            axpy_block<Block, 2, G, 0>(y, stride, p, p_stride, v, n_rows, d);
+            axpy_block<Block, 2, G, 2>(y, stride, p, p_stride, v, n_rows, d);
+        }
+    }
+}
+
+template <typename Block>
+void axpy_tile(float* y, int64_t stride, const float* p, int64_t p_stride, int group, const Block* const* v,
+               int n_rows, int64_t n) {
+    for (int j0 = 0; j0 < group; j0 += 4) {
+        float* yj = y + j0 * stride;
+        const float* pj = p + j0 * p_stride;
+        switch (group - j0) {
+            case 1: axpy_heads<Block, 1>(yj, stride, pj, p_stride, v, n_rows, n); break;
+            case 2: axpy_heads<Block, 2>(yj, stride, pj, p_stride, v, n_rows, n); break;
+            case 3: axpy_heads<Block, 3>(yj, stride, pj, p_stride, v, n_rows, n); break;
+            default: axpy_heads<Block, 4>(yj, stride, pj, p_stride, v, n_rows, n); break;
+        }
+    }
+}
+
+const KvQuantKernels kAvx2{{dot_tile<block_q8_0>, axpy_tile<block_q8_0>},
+                           {dot_tile<block_q4_0>, axpy_tile<block_q4_0>}};
+
+}  // namespace
+
+const KvQuantKernels* kv_quant_kernels_avx2() { return &kAvx2; }
+
+}  // namespace llmrt::ops
+
+#else
+namespace llmrt::ops {
+const KvQuantKernels* kv_quant_kernels_avx2() { return nullptr; }
+}  // namespace llmrt::ops
+#endif
