@@ -70,6 +70,13 @@ public:
     // Forget everything: all cells empty.
     void clear();
 
+    // Bytes of one cell's K (or V) in a layer: n_head_kv heads of head_dim_k (head_dim_v).
+    size_t k_row_bytes() const;
+    size_t v_row_bytes() const;
+    // Layer il's K (V) storage: n_cells rows of k_row_bytes() (v_row_bytes()).
+    const uint8_t* k_data(int il) const { return k_cache_.at((size_t)il).data(); }
+    const uint8_t* v_data(int il) const { return v_cache_.at((size_t)il).data(); }
+
 private:
     void validate(const Batch& b) const;
     void build_visibility(const Batch& b);
@@ -83,9 +90,6 @@ private:
     void prefill_experts(const LayerWeights& L, int64_t n, int64_t n_ff);
     void store_kv(int il, const Batch& b);
     const ops::RopeAngles& rope_angles(const ops::RopeParams& p, const Batch& b);
-    // Bytes of one cell's K (or V) in a layer: n_head_kv heads of head_dim_k (head_dim_v).
-    size_t k_row_bytes() const;
-    size_t v_row_bytes() const;
 
     std::shared_ptr<const Model> model_;
     int64_t n_cells_;

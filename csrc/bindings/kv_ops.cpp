@@ -66,12 +66,14 @@ py::array_t<float> kv_dot_tile(const std::string& name, F32 q, Bytes k, bool ref
     if ((size_t)k.shape(1) != kv_row_bytes(t, n)) throw InvalidArgument("kv_dot_tile: k rows must hold n elements");
     py::array_t<float> out({q.shape(0), k.shape(0)});
     const int group = (int)q.shape(0), n_rows = (int)k.shape(0);
+    std::vector<int16_t> qi((size_t)(group * n));
+    std::vector<float> scale((size_t)group);
+    ops::prepare_query_i16(q.data(), n, group, n, qi.data(), scale.data());
+    const ops::QueryI16 qv{qi.data(), scale.data()};
     if (t == GGMLType::Q8_0)
-        pick(reference).q8_0.dot_tile(q.data(), n, group, rows_of<block_q8_0>(k).data(), n_rows, n,
-                                      out.mutable_data(), n_rows);
+        pick(reference).q8_0.dot_tile(qv, group, rows_of<block_q8_0>(k).data(), n_rows, n, out.mutable_data(), n_rows);
     else
-        pick(reference).q4_0.dot_tile(q.data(), n, group, rows_of<block_q4_0>(k).data(), n_rows, n,
-                                      out.mutable_data(), n_rows);
+        pick(reference).q4_0.dot_tile(qv, group, rows_of<block_q4_0>(k).data(), n_rows, n, out.mutable_data(), n_rows);
     return out;
 }
 
@@ -106,7 +108,8 @@ void bind_kv_ops(py::module_& m) {
     m.def("kv_load", &kv_load, py::arg("type"), py::arg("data"), py::arg("n"),
           "The inverse of kv_store: the stored rows back as float32 (rows, n).");
     m.def("kv_dot_tile", &kv_dot_tile, py::arg("type"), py::arg("q"), py::arg("k"), py::arg("reference") = false,
-          "out[j, i] = q[j] . k[i] for q8_0 / q4_0 rows k (the attention score kernel over a tile of cells).");
+          "out[j, i] = q[j] . k[i] for q8_0 / q4_0 rows k (the attention score kernel over a tile of cells; "
+          "q quantized to int16 per row first).");
     m.def("kv_axpy_tile", &kv_axpy_tile, py::arg("type"), py::arg("y"), py::arg("p"), py::arg("v"),
           py::arg("reference") = false,
           "y[j] + sum_i p[j, i] * v[i] for q8_0 / q4_0 rows v (the attention value kernel over a tile of cells).");

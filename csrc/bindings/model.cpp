@@ -2,6 +2,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <optional>
 
 #include "bindings/bindings.h"
@@ -190,6 +191,19 @@ void bind_model(py::module_& m) {
             py::gil_scoped_release release;
             c.kv_copy(src.data(), dst.data(), src.size());
         }, py::arg("src_cells"), py::arg("dst_cells"))
+        .def("kv_rows", [](const Context& c, int layer, I32 cells) {
+            if (layer < 0 || layer >= c.model().hparams().n_layer) throw ContextError("kv_rows: layer outside the model");
+            const py::ssize_t n = cells.size(), kb = (py::ssize_t)c.k_row_bytes(), vb = (py::ssize_t)c.v_row_bytes();
+            py::array_t<uint8_t> k({n, kb}), v({n, vb});
+            for (py::ssize_t i = 0; i < n; ++i) {
+                const int32_t cell = cells.data()[i];
+                if (cell < 0 || cell >= c.n_cells()) throw ContextError("kv_rows: cell outside the cache");
+                std::memcpy(k.mutable_data(i, 0), c.k_data(layer) + (size_t)cell * kb, kb);
+                std::memcpy(v.mutable_data(i, 0), c.v_data(layer) + (size_t)cell * vb, vb);
+            }
+            return py::make_tuple(k, v);
+        }, py::arg("layer"), py::arg("cells"),
+             "Copies of the stored K and V rows of `cells` in one layer, as bytes (kv_load reads them back).")
         .def("clear", &Context::clear);
 }
 

@@ -17,8 +17,6 @@
 namespace llmrt::ops {
 namespace {
 
-constexpr int kMaxHeadDim = 1024;
-constexpr int kMaxGroup = 16;      // query heads per KV head
 constexpr int64_t kInvariantSplit = 256;  // cells per split when batch-invariant
 
 // Running softmax state of one query head: max m, sum l, unnormalised output acc.
@@ -43,12 +41,13 @@ void attend_chunk(const AttentionArgs& a, const RowKernels& rk, int64_t t, int k
         part[j].l = 0.0f;
         std::fill(part[j].acc, part[j].acc + a.head_dim_v, 0.0f);
     }
+    const QueryRows<TK> query(q0, a.head_dim_k, group, a.head_dim_k);
     float scores[kMaxGroup][kTile];
     for (int64_t c0 = 0; c0 < n_cells; c0 += kTile) {
         const int n = (int)std::min<int64_t>(kTile, n_cells - c0);
         const TK* k_rows[kTile];
         for (int i = 0; i < n; ++i) k_rows[i] = k_base + cells[c0 + i] * k_stride;
-        score_tile(rk, q0, a.head_dim_k, group, k_rows, n, a.head_dim_k, scores);
+        score_tile(rk, query, group, k_rows, n, a.head_dim_k, scores);
         for (int j = 0; j < group; ++j) {
             float* s = scores[j];
             for (int i = 0; i < n; ++i) s[i] *= a.scale;

@@ -41,58 +41,68 @@ template <> struct Unpacked<block_q4_0> {
     }
 };
 
-// C cells x G heads of accumulators; every converted chunk of a cell meets G heads.
+// A block's quants as 2 x 16 int16 (elements 0..15, 16..31).
+inline void quants_i16(const block_q8_0& b, __m256i& lo, __m256i& hi) {
+    lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)b.qs));
+    hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(b.qs + 16)));
+}
+
+inline void quants_i16(const block_q4_0& b, __m256i& lo, __m256i& hi) {
+    const Unpacked<block_q4_0> u(b);
+    lo = _mm256_cvtepi8_epi16(u.lo);
+    hi = _mm256_cvtepi8_epi16(u.hi);
+}
+
+// C cells x G heads of accumulators: per block, each head's exact integer dot product with the
+// cell's quants (int8 x int16, pairs summed in int32) goes to float once, scaled by the block's d.
 template <typename Block, int C, int G>
-void dot_block(const float* q, int64_t stride, const Block* const* k, int64_t n, float* out, int64_t out_stride) {
+void dot_block(QueryI16 q, int64_t n, const Block* const* k, float* out, int64_t out_stride) {
     __m256 acc[C][G];
     for (int c = 0; c < C; ++c)
         for (int j = 0; j < G; ++j) acc[c][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / 32; ++b) {
-        const float* qb = q + b * 32;
+        const int16_t* qb = q.qi + b * 32;
         for (int c = 0; c < C; ++c) {
-            const Unpacked<Block> u(k[c][b]);
-            const __m256 d = _mm256_set1_ps(u.d);
-            for (int ch = 0; ch < 4; ++ch) {
-                const __m256 kv = _mm256_mul_ps(u.chunk(ch), d);
-                for (int j = 0; j < G; ++j)
-                    acc[c][j] = _mm256_fmadd_ps(_mm256_loadu_ps(qb + j * stride + 8 * ch), kv, acc[c][j]);
+            __m256i lo, hi;
+            quants_i16(k[c][b], lo, hi);
+            const __m256 d = _mm256_set1_ps(_cvtsh_ss(k[c][b].d));
+            for (int j = 0; j < G; ++j) {
+                const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i*)(qb + j * n))),
+                                                   _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i*)(qb + j * n + 16))));
+                acc[c][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc[c][j]);
             }
         }
     }
     for (int j = 0; j < G; ++j) {
         if constexpr (C == 4) {
             const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[0][j], acc[1][j]), _mm256_hadd_ps(acc[2][j], acc[3][j]));
-            _mm_storeu_ps(out + j * out_stride, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+            const __m128 s = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+            _mm_storeu_ps(out + j * out_stride, _mm_mul_ps(s, _mm_set1_ps(q.scale[j])));
         } else {
-            for (int c = 0; c < C; ++c) out[j * out_stride + c] = hsum(acc[c][j]);
+            for (int c = 0; c < C; ++c) out[j * out_stride + c] = hsum(acc[c][j]) * q.scale[j];
         }
     }
 }
 
 template <typename Block, int G>
-void dot_heads(const float* q, int64_t stride, const Block* const* k, int n_rows, int64_t n, float* out,
-               int64_t out_stride) {
-    constexpr int C = G == 4 ? 2 : 4;
+void dot_heads(QueryI16 q, const Block* const* k, int n_rows, int64_t n, float* out, int64_t out_stride) {
+    constexpr int C = G <= 2 ? 4 : 2;
     int i = 0;
-    for (; i + C <= n_rows; i += C) dot_block<Block, C, G>(q, stride, k + i, n, out + i, out_stride);
-    for (; i < n_rows; ++i) dot_block<Block, 1, G>(q, stride, k + i, n, out + i, out_stride);
+    for (; i + C <= n_rows; i += C) dot_block<Block, C, G>(q, n, k + i, out + i, out_stride);
+    for (; i < n_rows; ++i) dot_block<Block, 1, G>(q, n, k + i, out + i, out_stride);
 }
 
 template <typename Block>
-void dot_tile(const float* q, int64_t stride, int group, const Block* const* k, int n_rows, int64_t n, float* out,
-              int64_t out_stride) {
-    for (int j0 = 0; j0 < group;) {
-        const int left = group - j0;
-        const int g = left == 4 ? 4 : (left < 3 ? left : 3);
-        const float* qj = q + j0 * stride;
+void dot_tile(QueryI16 q, int group, const Block* const* k, int n_rows, int64_t n, float* out, int64_t out_stride) {
+    for (int j0 = 0; j0 < group; j0 += 4) {
+        const QueryI16 qj{q.qi + j0 * n, q.scale + j0};
         float* oj = out + j0 * out_stride;
-        switch (g) {
-            case 1: dot_heads<Block, 1>(qj, stride, k, n_rows, n, oj, out_stride); break;
-            case 2: dot_heads<Block, 2>(qj, stride, k, n_rows, n, oj, out_stride); break;
-            case 3: dot_heads<Block, 3>(qj, stride, k, n_rows, n, oj, out_stride); break;
-            default: dot_heads<Block, 4>(qj, stride, k, n_rows, n, oj, out_stride); break;
+        switch (group - j0) {
+            case 1: dot_heads<Block, 1>(qj, k, n_rows, n, oj, out_stride); break;
+            case 2: dot_heads<Block, 2>(qj, k, n_rows, n, oj, out_stride); break;
+            case 3: dot_heads<Block, 3>(qj, k, n_rows, n, oj, out_stride); break;
+            default: dot_heads<Block, 4>(qj, k, n_rows, n, oj, out_stride); break;
         }
-        j0 += g;
     }
 }
 

@@ -38,20 +38,30 @@ inline __m256 half_sum(__m512 v) {
     return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
+// A block's 32 quants as int16.
+inline __m512i quants_i16(const block_q8_0& b) {
+    return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i*)b.qs));
+}
+
+inline __m512i quants_i16(const block_q4_0& b) {
+    const Unpacked<block_q4_0> u(b);
+    return _mm512_cvtepi8_epi16(_mm256_inserti128_si256(_mm256_castsi128_si256(u.lo), u.hi, 1));
+}
+
+// C cells x G heads of accumulators; one register of int16 quants per block and head.
 template <typename Block, int C, int G>
-void dot_block(const float* q, int64_t stride, const Block* const* k, int64_t n, float* out, int64_t out_stride) {
+void dot_block(QueryI16 q, int64_t n, const Block* const* k, float* out, int64_t out_stride) {
     __m512 acc[C][G];
     for (int c = 0; c < C; ++c)
         for (int j = 0; j < G; ++j) acc[c][j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < n / 32; ++b) {
-        const float* qb = q + b * 32;
+        const int16_t* qb = q.qi + b * 32;
         for (int c = 0; c < C; ++c) {
-            const Unpacked<Block> u(k[c][b]);
-            const __m512 d = _mm512_set1_ps(u.d);
-            for (int ch = 0; ch < 2; ++ch) {
-                const __m512 kv = _mm512_mul_ps(u.chunk(ch), d);
-                for (int j = 0; j < G; ++j)
-                    acc[c][j] = _mm512_fmadd_ps(_mm512_loadu_ps(qb + j * stride + 16 * ch), kv, acc[c][j]);
+            const __m512i kq = quants_i16(k[c][b]);
+            const __m512 d = _mm512_set1_ps(_cvtsh_ss(k[c][b].d));
+            for (int j = 0; j < G; ++j) {
+                const __m512i s = _mm512_madd_epi16(kq, _mm512_loadu_si512((const void*)(qb + j * n)));
+                acc[c][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), d, acc[c][j]);
             }
         }
     }
@@ -59,32 +69,31 @@ void dot_block(const float* q, int64_t stride, const Block* const* k, int64_t n,
         if constexpr (C == 4) {  // four horizontal sums at once
             const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(half_sum(acc[0][j]), half_sum(acc[1][j])),
                                             _mm256_hadd_ps(half_sum(acc[2][j]), half_sum(acc[3][j])));
-            _mm_storeu_ps(out + j * out_stride, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+            const __m128 s = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+            _mm_storeu_ps(out + j * out_stride, _mm_mul_ps(s, _mm_set1_ps(q.scale[j])));
         } else {
-            for (int c = 0; c < C; ++c) out[j * out_stride + c] = _mm512_reduce_add_ps(acc[c][j]);
+            for (int c = 0; c < C; ++c) out[j * out_stride + c] = _mm512_reduce_add_ps(acc[c][j]) * q.scale[j];
         }
     }
 }
 
 template <typename Block, int G>
-void dot_heads(const float* q, int64_t stride, const Block* const* k, int n_rows, int64_t n, float* out,
-               int64_t out_stride) {
+void dot_heads(QueryI16 q, const Block* const* k, int n_rows, int64_t n, float* out, int64_t out_stride) {
     int i = 0;
-    for (; i + 4 <= n_rows; i += 4) dot_block<Block, 4, G>(q, stride, k + i, n, out + i, out_stride);
-    for (; i < n_rows; ++i) dot_block<Block, 1, G>(q, stride, k + i, n, out + i, out_stride);
+    for (; i + 4 <= n_rows; i += 4) dot_block<Block, 4, G>(q, n, k + i, out + i, out_stride);
+    for (; i < n_rows; ++i) dot_block<Block, 1, G>(q, n, k + i, out + i, out_stride);
 }
 
 template <typename Block>
-void dot_tile(const float* q, int64_t stride, int group, const Block* const* k, int n_rows, int64_t n, float* out,
-              int64_t out_stride) {
+void dot_tile(QueryI16 q, int group, const Block* const* k, int n_rows, int64_t n, float* out, int64_t out_stride) {
     for (int j0 = 0; j0 < group; j0 += 4) {
-        const float* qj = q + j0 * stride;
+        const QueryI16 qj{q.qi + j0 * n, q.scale + j0};
         float* oj = out + j0 * out_stride;
         switch (group - j0) {
-            case 1: dot_heads<Block, 1>(qj, stride, k, n_rows, n, oj, out_stride); break;
-            case 2: dot_heads<Block, 2>(qj, stride, k, n_rows, n, oj, out_stride); break;
-            case 3: dot_heads<Block, 3>(qj, stride, k, n_rows, n, oj, out_stride); break;
-            default: dot_heads<Block, 4>(qj, stride, k, n_rows, n, oj, out_stride); break;
+            case 1: dot_heads<Block, 1>(qj, k, n_rows, n, oj, out_stride); break;
+            case 2: dot_heads<Block, 2>(qj, k, n_rows, n, oj, out_stride); break;
+            case 3: dot_heads<Block, 3>(qj, k, n_rows, n, oj, out_stride); break;
+            default: dot_heads<Block, 4>(qj, k, n_rows, n, oj, out_stride); break;
         }
     }
 }
