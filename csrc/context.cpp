@@ -6,6 +6,7 @@
 
 #include "kv_rows.h"
 #include "ops/batch_invariant.h"
+#include "ops/hadamard.h"
 #include "ops/rope.h"
 #include "runtime/errors.h"
 
@@ -20,6 +21,8 @@ Context::Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_
     const HParams& hp = model_->hparams();
     kv_check_head_dim(type_k_, hp.head_dim_k, "K");
     kv_check_head_dim(type_v_, hp.head_dim_v, "V");
+    if (kv_type_is_quantized(type_k_)) rot_k_ = ops::hadamard_block_k(hp.head_dim_k);
+    if (kv_type_is_quantized(type_v_)) rot_v_ = ops::hadamard_block_v(hp.head_dim_v);
     cell_pos_.assign((size_t)n_cells, -1);
     cell_seqs_.assign((size_t)n_cells, 0);
     k_cache_.resize(hp.n_layer);
@@ -114,9 +117,12 @@ void Context::kv_shift(const int32_t* cells, int64_t n, int32_t delta) {
             for (int64_t i = 0; i < n; ++i) {
                 uint8_t* k = k_cache_[il].data() + (size_t)cells[i] * row;
                 for (int h = 0; h < hp.n_head_kv; ++h) {
-                    // rotations compose: R(p+d) = R(d) R(p); quantized heads are requantized
+                    // rotations compose: R(p+d) = R(d) R(p); quantized heads are requantized,
+                    // un-rotated from and back to their Hadamard basis around RoPE
                     kv_load_row(type_k_, k + h * head, buf.data(), hp.head_dim_k);
+                    if (rot_k_) ops::hadamard_blocks(buf.data(), 1, hp.head_dim_k, rot_k_);
                     ops::rope_one(buf.data(), delta, p);
+                    if (rot_k_) ops::hadamard_blocks(buf.data(), 1, hp.head_dim_k, rot_k_);
                     kv_store_row(type_k_, buf.data(), k + h * head, hp.head_dim_k);
                 }
             }

@@ -98,6 +98,9 @@ private:
     std::vector<int32_t> cell_pos_;
     std::vector<uint64_t> cell_seqs_;
     GGMLType type_k_, type_v_;
+    // Hadamard block sizes (ops/hadamard.h) of the K and V heads when their cache is quantized;
+    // 0: stored as computed.
+    int rot_k_ = 0, rot_v_ = 0;
     bool deterministic_ = false;
     // [layer] raw bytes of n_cells rows of n_head_kv * head_dim elements of type_k_ / type_v_
     std::vector<std::vector<uint8_t>> k_cache_;

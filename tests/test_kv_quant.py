@@ -185,9 +185,9 @@ def test_simd_levels_agree(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_path(tmp_path_factory):
-    """2 layers, 2 query heads sharing 1 KV head of 32 dims: the smallest quantizable shape."""
-    out = tmp_path_factory.mktemp("kvq") / "tiny-hd32.gguf"
-    return random_model.write_random(out, None, "llama", "q8_0", seed=3, threads=1, progress=False, hidden=64,
+    """2 layers, 2 query heads sharing 1 KV head of 64 dims (quantized caches store it rotated)."""
+    out = tmp_path_factory.mktemp("kvq") / "tiny-hd64.gguf"
+    return random_model.write_random(out, None, "llama", "q8_0", seed=3, threads=1, progress=False, hidden=128,
                                      layers=2, heads=2, kv_heads=1, ffn=128, vocab=512, context=256)
 
 
@@ -205,10 +205,10 @@ def test_types_and_sizes(tiny_path):
         assert (llm.kv_type_k, llm.kv_type_v) == (t, t) == (llm._ctx.type_k, llm._ctx.type_v)
         per[t] = llm.kv_bytes_per_token
         assert llm.stats["kv_bytes"] == per[t] * 64
-    # 2 layers x (K + V) x 32 elements
-    assert per == {"f32": 512, "f16": 256, "q8_0": 136, "q4_0": 72}
+    # 2 layers x (K + V) x 64 elements
+    assert per == {"f32": 1024, "f16": 512, "q8_0": 272, "q4_0": 144}
     mixed = llmrt.LLM(tiny_path, n_ctx=64, n_threads=1, kv_type_k="q8_0", kv_type_v="Q4_0")
-    assert (mixed._ctx.type_k, mixed._ctx.type_v) == ("q8_0", "q4_0") and mixed.kv_bytes_per_token == 2 * (34 + 18)
+    assert (mixed._ctx.type_k, mixed._ctx.type_v) == ("q8_0", "q4_0") and mixed.kv_bytes_per_token == 2 * (68 + 36)
     one_side = llmrt.LLM(tiny_path, n_ctx=64, n_threads=1, kv_type="f32", kv_type_v="q8_0")
     assert (one_side.kv_type_k, one_side.kv_type_v) == ("f32", "q8_0")
     assert len(mixed.generate("ab", max_tokens=4, temperature=0)) >= 0
@@ -285,11 +285,42 @@ def test_kv_shift_rerotates_stored_keys(tiny_path, t):
     v_before = [shifted.kv_rows(layer, cells)[1] for layer in range(2)]
     shifted.kv_shift(cells.astype(np.int32), delta)
     decode_into(direct, tokens, cells + delta, cells)
-    a, b = (_core.kv_load(t, ctx.kv_rows(0, cells)[0], 32) for ctx in (shifted, direct))
+    a, b = (_core.kv_load(t, ctx.kv_rows(0, cells)[0], 64) for ctx in (shifted, direct))
     assert np.all(np.abs(a - b) <= SHIFT_TOL[t] * np.abs(b).max(axis=1, keepdims=True) + 1e-6)
     assert np.abs(a - b).max() > 0 or t == "f32"  # the check can fail
     for layer in range(2):
         np.testing.assert_array_equal(shifted.kv_rows(layer, cells)[1], v_before[layer])  # values do not move
+
+
+def test_hadamard_is_an_orthonormal_involution():
+    x = np.random.default_rng(4).standard_normal((3, 256)).astype(np.float32)
+    for block in (1, 2, 64, 256):
+        y = _core.hadamard(x, block)
+        np.testing.assert_allclose(np.linalg.norm(y, axis=1), np.linalg.norm(x, axis=1), rtol=1e-5)
+        np.testing.assert_allclose(_core.hadamard(y, block), x, atol=1e-5)
+    h = _core.hadamard(np.eye(4, dtype=np.float32), 4)
+    np.testing.assert_allclose(h * 2, [[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], atol=1e-6)
+    # K: the largest power of two from 64 up dividing the head; V: 64; none below 64
+    assert [_core.hadamard_blocks(d) for d in (32, 64, 96, 128, 192, 256)] == \
+        [(0, 0), (64, 64), (0, 0), (128, 64), (64, 64), (256, 64)]
+
+
+@pytest.mark.parametrize("t", ["q8_0", "q4_0"])
+def test_quantized_rows_hold_rotated_keys_and_values(tiny_path, t):
+    """Layer 0's stored rows against the f32 cache's, rotated: equal up to the quantization."""
+    tokens, cells = list(range(60, 80)), np.arange(20)
+    f32 = llmrt.LLM(tiny_path, n_ctx=64, n_threads=1, kv_type="f32")._ctx
+    quant = llmrt.LLM(tiny_path, n_ctx=64, n_threads=1, kv_type=t)._ctx
+    decode_into(f32, tokens, cells, cells)
+    decode_into(quant, tokens, cells, cells)
+    # q8_0: half a step of max/127 (plus d's fp16 rounding); q4_0: steps of max/8, and a whole
+    # one where the side opposite the block's extreme is clamped (-max -> 7/8 max)
+    steps, tol = {"q8_0": (127, 0.6), "q4_0": (8, 1.05)}[t]
+    for exact, stored in zip(f32.kv_rows(0, cells), quant.kv_rows(0, cells)):
+        want = _core.hadamard(exact.view(np.float32), 64)
+        got = _core.kv_load(t, stored, 64)
+        block_max = np.abs(want.reshape(-1, 32)).max(axis=1, keepdims=True)
+        assert np.all(np.abs(got - want).reshape(-1, 32) <= tol * block_max / steps + 1e-6)
 
 
 @pytest.mark.parametrize("t", ["q8_0", "q4_0"])

@@ -13,7 +13,8 @@ where llama.cpp's top-2 margin exceeds 0.5). Rows: llmrt with each cache type; t
 llama-cpp-python installed (LLAMA_CPP_LIB_PATH pointing at its libllama if needed), llama.cpp
 itself at batch 1 (its own noise floor), with q8_0 / q4_0 caches (flash attention, which
 quantized V needs), and llmrt's q8_0 against llama.cpp's q8_0.
-perplexity: the first --tokens tokens of tests/data/gpl-3.0.txt, scored 512 at a time.
+perplexity: the first --tokens tokens of tests/data/gpl-3.0.txt, scored 512 at a time; with
+--vs-llama-cpp also llama.cpp's perplexity of the same ids with the same cache types.
 decode: --ctx cells filled with fixed pseudo-random tokens, then --decode single-token steps;
 best of --repeat rounds, the cache types taking turns so drifting load hits each alike.
 Each run prints the CPU, the threads, the date and the load average first. Not a test.
@@ -130,22 +131,40 @@ def parity(args) -> None:
 
 # ---- perplexity -----------------------------------------------------------------------------
 
+def llama_cpp_perplexity(path: Path, ids: list[int], threads: int, cache: str) -> float:
+    import llama_cpp
+    from llmrt.convert.perplexity import next_token_nll
+
+    codes = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=len(ids) + 8, n_batch=512, logits_all=True, n_threads=threads,
+                          verbose=False, seed=0, flash_attn=cache != "f16", type_k=codes[cache], type_v=codes[cache])
+    llm.eval(ids)
+    nll = [next_token_nll(llm.scores[b:min(b + 512, len(ids) - 1)], ids[b + 1:b + 513])
+           for b in range(0, len(ids) - 1, 512)]
+    return float(np.exp(np.concatenate(nll).mean()))
+
+
 def perplexities(args) -> None:
     import llmrt
     from llmrt.convert.perplexity import perplexity
 
     text = TEXT.read_text()
     for alias in args.models:
-        base = None
+        base, base_cpp = None, None
         for t in args.types:
             llm = llmrt.LLM(alias, n_ctx=args.tokens + 8, n_threads=args.threads, kv_type=t)
             ids = llm.tokenize(text)[: args.tokens]
             start = time.perf_counter()
             ppl = perplexity(llm, ids, chunk=512)
             base = ppl if base is None else base
-            print(f"{alias} {t:<5} {len(ids)} tokens of {TEXT.name}: perplexity {ppl:.4f} "
-                  f"({100 * (ppl / base - 1):+.2f}% vs {args.types[0]}; {time.perf_counter() - start:.0f} s)",
-                  flush=True)
+            line = (f"{alias} {t:<5} {len(ids)} tokens of {TEXT.name}: perplexity {ppl:.4f} "
+                    f"({100 * (ppl / base - 1):+.2f}% vs {args.types[0]}")
+            del llm
+            if args.vs_llama_cpp:
+                cpp = llama_cpp_perplexity(llmrt.models.resolve(alias), ids, args.threads, t)
+                base_cpp = cpp if base_cpp is None else base_cpp
+                line += f"); llama.cpp {cpp:.4f} ({100 * (cpp / base_cpp - 1):+.2f}%"
+            print(line + f"; {time.perf_counter() - start:.0f} s)", flush=True)
 
 
 # ---- decode speed ---------------------------------------------------------------------------
@@ -186,6 +205,7 @@ def main() -> None:
     p.add_argument("--types", default=",".join(TYPES), help="cache types; the first is the baseline")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--tokens", type=int, default=4000, help="perplexity: tokens of the text")
+    p.add_argument("--vs-llama-cpp", action="store_true", help="perplexity: llama.cpp's too (llama-cpp-python)")
     p.add_argument("--ctx", type=int, default=4096, help="decode: cells filled before timing")
     p.add_argument("--decode", type=int, default=32, help="decode: steps timed")
     p.add_argument("--repeat", type=int, default=3, help="decode: rounds (best counts)")

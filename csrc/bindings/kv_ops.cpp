@@ -8,6 +8,7 @@
 
 #include "bindings/bindings.h"
 #include "kv_rows.h"
+#include "ops/hadamard.h"
 #include "ops/kv_quant.h"
 #include "runtime/errors.h"
 
@@ -103,6 +104,18 @@ void bind_kv_ops(py::module_& m) {
         if (kv_type_is_quantized(t) && n % 32 != 0) throw ContextError("kv_row_bytes: n must be a multiple of 32");
         return kv_row_bytes(t, n);
     }, py::arg("type"), py::arg("n"), "Bytes of n elements of a KV cache type (f32, f16, q8_0, q4_0).");
+    m.def("hadamard", [](F32 x, int block) {
+        if (x.ndim() != 2 || block < 1 || (block & (block - 1)) || x.shape(1) % block)
+            throw InvalidArgument("hadamard: x (rows, n) with n a multiple of block, a power of two");
+        py::array_t<float> out({x.shape(0), x.shape(1)});
+        std::copy(x.data(), x.data() + x.size(), out.mutable_data());
+        ops::hadamard_blocks(out.mutable_data(), x.shape(0), x.shape(1), block);
+        return out;
+    }, py::arg("x"), py::arg("block"),
+          "Each run of `block` elements times the orthonormal Walsh-Hadamard matrix (quantized KV caches' basis).");
+    m.def("hadamard_blocks", [](int head_dim) {
+        return py::make_tuple(ops::hadamard_block_k(head_dim), ops::hadamard_block_v(head_dim));
+    }, py::arg("head_dim"), "(K block, V block) of the Hadamard rotation for heads of head_dim (0: none).");
     m.def("kv_store", &kv_store, py::arg("type"), py::arg("x"),
           "float32 rows (rows, n) -> uint8 (rows, kv_row_bytes(type, n)) as the KV cache stores them.");
     m.def("kv_load", &kv_load, py::arg("type"), py::arg("data"), py::arg("n"),

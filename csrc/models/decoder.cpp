@@ -15,6 +15,7 @@
 #include "kv_rows.h"
 #include "ops/activations.h"
 #include "ops/attention.h"
+#include "ops/hadamard.h"
 #include "ops/norm.h"
 #include "ops/vec.h"
 
@@ -73,6 +74,12 @@ void Context::attention_block(int il, const Batch& b) {
     const ops::RopeAngles& angles = rope_angles(rp, b);
     ops::rope_apply(s_.q.data(), n, hp.n_head, hp.head_dim_k, rp, angles);
     ops::rope_apply(s_.k.data(), n, hp.n_head_kv, hp.head_dim_k, rp, angles);
+    // Quantized caches hold K and V in a Hadamard basis; q turns with K so q.k is unchanged.
+    if (rot_k_) {
+        ops::hadamard_blocks(s_.q.data(), n * hp.n_head, hp.head_dim_k, rot_k_);
+        ops::hadamard_blocks(s_.k.data(), n * hp.n_head_kv, hp.head_dim_k, rot_k_);
+    }
+    if (rot_v_) ops::hadamard_blocks(s_.v.data(), n * hp.n_head_kv, hp.head_dim_v, rot_v_);
 
     store_kv(il, b);
 
@@ -92,6 +99,7 @@ void Context::attention_block(int il, const Batch& b) {
     a.softcap = hp.attn_softcap;
     a.out = s_.attn.data();
     ops::attention(pool_, a);
+    if (rot_v_) ops::hadamard_blocks(s_.attn.data(), n * hp.n_head, hp.head_dim_v, rot_v_);  // back from V's basis
 
     ops::matmul(pool_, L.wo, s_.attn.data(), n, s_.h.data(), s_.act);
     add_bias(s_.h.data(), L.bo, n);
