@@ -7,6 +7,9 @@
 #if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include <type_traits>
+
+#include "ops/kv_quant_coef.h"
 #include "runtime/simd_avx2.h"
 
 namespace llmrt::ops {
@@ -106,12 +109,10 @@ void dot_tile(QueryI16 q, int group, const Block* const* k, int n_rows, int64_t 
     }
 }
 
-// D chunks of 8 output dims x G heads of accumulators over the whole tile of rows, starting at
-// chunk C0 of the block holding element d (a multiple of 32). The block scale is folded into
-// each head's probability, one multiply per head and block instead of one per chunk.
+// D chunks of 8 output dims x G heads of accumulators over the tile of rows, starting at chunk
+// C0 of the block holding element d (a multiple of 32); coef: block_coefficients of the tile.
 template <typename Block, int D, int G, int C0>
-void axpy_block(float* y, int64_t stride, const float* p, int64_t p_stride, const Block* const* v, int n_rows,
-                int64_t d) {
+void axpy_block(float* y, int64_t stride, const float* coef, const Block* const* v, int n_rows, int64_t d) {
     constexpr int NB = (C0 + D + 3) / 4;  // blocks touched
     __m256 acc[D][G];
     for (int c = 0; c < D; ++c)
@@ -119,8 +120,9 @@ void axpy_block(float* y, int64_t stride, const float* p, int64_t p_stride, cons
     for (int i = 0; i < n_rows; ++i) {
         for (int nb = 0; nb < NB; ++nb) {
             const Unpacked<Block> u(v[i][d / 32 + nb]);
+            const float* cb = coef + (d / 32 + nb) * kvq::kHeads * kvq::kRows + i;
             __m256 pd[G];
-            for (int j = 0; j < G; ++j) pd[j] = _mm256_set1_ps(p[j * p_stride + i] * u.d);
+            for (int j = 0; j < G; ++j) pd[j] = _mm256_broadcast_ss(cb + j * kvq::kRows);
             for (int c = nb == 0 ? 0 : 4 * nb - C0; c < D && C0 + c < 4 * (nb + 1); ++c) {
                 const __m256 vv = u.chunk((C0 + c) % 4);
                 for (int j = 0; j < G; ++j) acc[c][j] = _mm256_fmadd_ps(pd[j], vv, acc[c][j]);
@@ -132,17 +134,18 @@ void axpy_block(float* y, int64_t stride, const float* p, int64_t p_stride, cons
 }
 
 template <typename Block, int G>
-void axpy_heads(float* y, int64_t stride, const float* p, int64_t p_stride, const Block* const* v, int n_rows,
-                int64_t n) {
+void axpy_heads(float* y, int64_t stride, const float* coef, const Block* const* v, int n_rows, int64_t n) {
     int64_t d = 0;
     if constexpr (G == 1)
-        for (; d + 64 <= n; d += 64) axpy_block<Block, 8, G, 0>(y, stride, p, p_stride, v, n_rows, d);
+        for (; d + 64 <= n; d += 64) axpy_block<Block, 8, G, 0>(y, stride, coef, v, n_rows, d);
     for (; d + 32 <= n; d += 32) {
-        if constexpr (G <= 2) {
-            axpy_block<Block, 4, G, 0>(y, stride, p, p_stride, v, n_rows, d);
+        // whole blocks while the accumulators, the coefficients and a q4_0 block's two
+        // unpacked halves fit the 16 registers
+        if constexpr (G <= 2 || (G == 3 && std::is_same_v<Block, block_q8_0>)) {
+            axpy_block<Block, 4, G, 0>(y, stride, coef, v, n_rows, d);
         } else {
-            axpy_block<Block, 2, G, 0>(y, stride, p, p_stride, v, n_rows, d);
-            axpy_block<Block, 2, G, 2>(y, stride, p, p_stride, v, n_rows, d);
+            axpy_block<Block, 2, G, 0>(y, stride, coef, v, n_rows, d);
+            axpy_block<Block, 2, G, 2>(y, stride, coef, v, n_rows, d);
         }
     }
 }
@@ -150,16 +153,16 @@ void axpy_heads(float* y, int64_t stride, const float* p, int64_t p_stride, cons
 template <typename Block>
 void axpy_tile(float* y, int64_t stride, const float* p, int64_t p_stride, int group, const Block* const* v,
                int n_rows, int64_t n) {
-    for (int j0 = 0; j0 < group; j0 += 4) {
-        float* yj = y + j0 * stride;
-        const float* pj = p + j0 * p_stride;
-        switch (group - j0) {
-            case 1: axpy_heads<Block, 1>(yj, stride, pj, p_stride, v, n_rows, n); break;
-            case 2: axpy_heads<Block, 2>(yj, stride, pj, p_stride, v, n_rows, n); break;
-            case 3: axpy_heads<Block, 3>(yj, stride, pj, p_stride, v, n_rows, n); break;
-            default: axpy_heads<Block, 4>(yj, stride, pj, p_stride, v, n_rows, n); break;
-        }
-    }
+    const auto half = [](uint16_t h) { return _cvtsh_ss(h); };
+    kvq::axpy_tiles(y, stride, p, p_stride, group, v, n_rows, n, half,
+                    [&](int g, float* yj, const float* coef, const Block* const* vr, int rows) {
+                        switch (g) {
+                            case 1: return axpy_heads<Block, 1>(yj, stride, coef, vr, rows, n);
+                            case 2: return axpy_heads<Block, 2>(yj, stride, coef, vr, rows, n);
+                            case 3: return axpy_heads<Block, 3>(yj, stride, coef, vr, rows, n);
+                            default: return axpy_heads<Block, 4>(yj, stride, coef, vr, rows, n);
+                        }
+                    });
 }
 
 const KvQuantKernels kAvx2{{dot_tile<block_q8_0>, axpy_tile<block_q8_0>},

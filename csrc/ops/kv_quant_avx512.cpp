@@ -7,6 +7,8 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "ops/kv_quant_coef.h"
+
 namespace llmrt::ops {
 namespace {
 
@@ -99,18 +101,18 @@ void dot_tile(QueryI16 q, int group, const Block* const* k, int n_rows, int64_t 
 }
 
 // NB blocks (2 NB chunks of 16 output dims) x G heads of accumulators over the tile of rows,
-// from element d (a multiple of 32); block scales folded into the probabilities.
+// from element d (a multiple of 32); coef: block_coefficients of the tile.
 template <typename Block, int NB, int G>
-void axpy_block(float* y, int64_t stride, const float* p, int64_t p_stride, const Block* const* v, int n_rows,
-                int64_t d) {
+void axpy_block(float* y, int64_t stride, const float* coef, const Block* const* v, int n_rows, int64_t d) {
     __m512 acc[2 * NB][G];
     for (int c = 0; c < 2 * NB; ++c)
         for (int j = 0; j < G; ++j) acc[c][j] = _mm512_loadu_ps(y + j * stride + d + 16 * c);
     for (int i = 0; i < n_rows; ++i) {
         for (int nb = 0; nb < NB; ++nb) {
             const Unpacked<Block> u(v[i][d / 32 + nb]);
+            const float* cb = coef + (d / 32 + nb) * kvq::kHeads * kvq::kRows + i;
             __m512 pd[G];
-            for (int j = 0; j < G; ++j) pd[j] = _mm512_set1_ps(p[j * p_stride + i] * u.d);
+            for (int j = 0; j < G; ++j) pd[j] = _mm512_set1_ps(cb[j * kvq::kRows]);
             for (int ch = 0; ch < 2; ++ch) {
                 const __m512 vv = u.chunk(ch);
                 for (int j = 0; j < G; ++j) acc[2 * nb + ch][j] = _mm512_fmadd_ps(pd[j], vv, acc[2 * nb + ch][j]);
@@ -122,27 +124,26 @@ void axpy_block(float* y, int64_t stride, const float* p, int64_t p_stride, cons
 }
 
 template <typename Block, int G>
-void axpy_heads(float* y, int64_t stride, const float* p, int64_t p_stride, const Block* const* v, int n_rows,
-                int64_t n) {
+void axpy_heads(float* y, int64_t stride, const float* coef, const Block* const* v, int n_rows, int64_t n) {
     constexpr int NB = G <= 2 ? 4 : 2;
     int64_t d = 0;
-    for (; d + 32 * NB <= n; d += 32 * NB) axpy_block<Block, NB, G>(y, stride, p, p_stride, v, n_rows, d);
-    for (; d + 32 <= n; d += 32) axpy_block<Block, 1, G>(y, stride, p, p_stride, v, n_rows, d);
+    for (; d + 32 * NB <= n; d += 32 * NB) axpy_block<Block, NB, G>(y, stride, coef, v, n_rows, d);
+    for (; d + 32 <= n; d += 32) axpy_block<Block, 1, G>(y, stride, coef, v, n_rows, d);
 }
 
 template <typename Block>
 void axpy_tile(float* y, int64_t stride, const float* p, int64_t p_stride, int group, const Block* const* v,
                int n_rows, int64_t n) {
-    for (int j0 = 0; j0 < group; j0 += 4) {
-        float* yj = y + j0 * stride;
-        const float* pj = p + j0 * p_stride;
-        switch (group - j0) {
-            case 1: axpy_heads<Block, 1>(yj, stride, pj, p_stride, v, n_rows, n); break;
-            case 2: axpy_heads<Block, 2>(yj, stride, pj, p_stride, v, n_rows, n); break;
-            case 3: axpy_heads<Block, 3>(yj, stride, pj, p_stride, v, n_rows, n); break;
-            default: axpy_heads<Block, 4>(yj, stride, pj, p_stride, v, n_rows, n); break;
-        }
-    }
+    const auto half = [](uint16_t h) { return _cvtsh_ss(h); };
+    kvq::axpy_tiles(y, stride, p, p_stride, group, v, n_rows, n, half,
+                    [&](int g, float* yj, const float* coef, const Block* const* vr, int rows) {
+                        switch (g) {
+                            case 1: return axpy_heads<Block, 1>(yj, stride, coef, vr, rows, n);
+                            case 2: return axpy_heads<Block, 2>(yj, stride, coef, vr, rows, n);
+                            case 3: return axpy_heads<Block, 3>(yj, stride, coef, vr, rows, n);
+                            default: return axpy_heads<Block, 4>(yj, stride, coef, vr, rows, n);
+                        }
+                    });
 }
 
 const KvQuantKernels kAvx512{{dot_tile<block_q8_0>, axpy_tile<block_q8_0>},
