@@ -4,26 +4,43 @@
 #include <cstring>
 #include <string>
 
+#include "kv_rows.h"
 #include "ops/batch_invariant.h"
+#include "ops/hadamard.h"
 #include "ops/rope.h"
-#include "ops/vec.h"
 #include "runtime/errors.h"
 
 namespace llmrt {
 
-Context::Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads, bool kv_f32)
-    : model_(std::move(model)), n_cells_(n_cells), n_seq_max_(n_seq_max), pool_(n_threads), kv_f32_(kv_f32) {
+Context::Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads, GGMLType type_k,
+                 GGMLType type_v)
+    : model_(std::move(model)), n_cells_(n_cells), n_seq_max_(n_seq_max), pool_(n_threads), type_k_(type_k),
+      type_v_(type_v) {
     if (n_cells <= 0 || n_cells > (1 << 24)) throw ContextError("n_cells must be in 1..16777216");
     if (n_seq_max <= 0 || n_seq_max > 64) throw ContextError("n_seq_max must be in 1..64 (cell_seqs is a 64-bit mask)");
     const HParams& hp = model_->hparams();
+    kv_check_head_dim(type_k_, hp.head_dim_k, "K");
+    kv_check_head_dim(type_v_, hp.head_dim_v, "V");
+    if (kv_type_is_quantized(type_k_)) rot_k_ = ops::hadamard_block_k(hp.head_dim_k);
+    if (kv_type_is_quantized(type_v_)) rot_v_ = ops::hadamard_block_v(hp.head_dim_v);
     cell_pos_.assign((size_t)n_cells, -1);
     cell_seqs_.assign((size_t)n_cells, 0);
     k_cache_.resize(hp.n_layer);
     v_cache_.resize(hp.n_layer);
     for (int il = 0; il < hp.n_layer; ++il) {
-        k_cache_[il].assign((size_t)n_cells * hp.n_head_kv * hp.head_dim_k * kv_elem(), 0);
-        v_cache_[il].assign((size_t)n_cells * hp.n_head_kv * hp.head_dim_v * kv_elem(), 0);
+        k_cache_[il].assign((size_t)n_cells * k_row_bytes(), 0);
+        v_cache_[il].assign((size_t)n_cells * v_row_bytes(), 0);
     }
+}
+
+size_t Context::k_row_bytes() const {
+    const HParams& hp = model_->hparams();
+    return kv_row_bytes(type_k_, (int64_t)hp.n_head_kv * hp.head_dim_k);
+}
+
+size_t Context::v_row_bytes() const {
+    const HParams& hp = model_->hparams();
+    return kv_row_bytes(type_v_, (int64_t)hp.n_head_kv * hp.head_dim_v);
 }
 
 void Context::clear() {
@@ -92,24 +109,21 @@ void Context::kv_shift(const int32_t* cells, int64_t n, int32_t delta) {
     const HParams& hp = model_->hparams();
     for (int64_t i = 0; i < n; ++i)
         if (cells[i] < 0 || cells[i] >= n_cells_) throw ContextError("kv_shift: cell outside the cache");
-    const auto& vk = ops::vec_kernels();
-    const int64_t row = (int64_t)hp.n_head_kv * hp.head_dim_k;
+    const size_t row = k_row_bytes(), head = kv_row_bytes(type_k_, hp.head_dim_k);
     pool_.parallel_for(hp.n_layer, 1, [&](int64_t l0, int64_t l1) {
         std::vector<float> buf((size_t)hp.head_dim_k);
         for (int64_t il = l0; il < l1; ++il) {
             const ops::RopeParams p = model_->rope_params((int)il);
             for (int64_t i = 0; i < n; ++i) {
-                uint8_t* k = k_cache_[il].data() + (size_t)cells[i] * row * kv_elem();
+                uint8_t* k = k_cache_[il].data() + (size_t)cells[i] * row;
                 for (int h = 0; h < hp.n_head_kv; ++h) {
-                    // rotations compose: R(p+d) = R(d) R(p)
-                    if (kv_f32_) {
-                        ops::rope_one((float*)k + h * hp.head_dim_k, delta, p);
-                        continue;
-                    }
-                    uint16_t* kh = (uint16_t*)k + h * hp.head_dim_k;
-                    vk.f16_to_f32(kh, buf.data(), hp.head_dim_k);
+                    // rotations compose: R(p+d) = R(d) R(p); quantized heads are requantized,
+                    // un-rotated from and back to their Hadamard basis around RoPE
+                    kv_load_row(type_k_, k + h * head, buf.data(), hp.head_dim_k);
+                    if (rot_k_) ops::hadamard_blocks(buf.data(), 1, hp.head_dim_k, rot_k_);
                     ops::rope_one(buf.data(), delta, p);
-                    vk.f32_to_f16(buf.data(), kh, hp.head_dim_k);
+                    if (rot_k_) ops::hadamard_blocks(buf.data(), 1, hp.head_dim_k, rot_k_);
+                    kv_store_row(type_k_, buf.data(), k + h * head, hp.head_dim_k);
                 }
             }
         }
@@ -121,8 +135,7 @@ void Context::kv_copy(const int32_t* src, const int32_t* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
         if (src[i] < 0 || src[i] >= n_cells_ || dst[i] < 0 || dst[i] >= n_cells_)
             throw ContextError("kv_copy: cell outside the cache");
-    const size_t krow = (size_t)hp.n_head_kv * hp.head_dim_k * kv_elem();
-    const size_t vrow = (size_t)hp.n_head_kv * hp.head_dim_v * kv_elem();
+    const size_t krow = k_row_bytes(), vrow = v_row_bytes();
     for (int il = 0; il < hp.n_layer; ++il)
         for (int64_t i = 0; i < n; ++i) {
             std::memmove(&k_cache_[il][dst[i] * krow], &k_cache_[il][src[i] * krow], krow);

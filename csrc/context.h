@@ -9,6 +9,7 @@
 
 #include "models/model.h"
 #include "ops/rope.h"
+#include "quant/types.h"
 #include "runtime/thread_pool.h"
 
 namespace llmrt {
@@ -39,13 +40,16 @@ struct Scratch {
 
 class Context {
 public:
-    // kv_f32: keep K/V in float32 instead of fp16 (twice the memory; for exact comparisons).
-    Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads, bool kv_f32 = false);
+    // type_k / type_v: element type of the K and V caches (kv_rows.h): F16 (default), F32 (twice
+    // the memory; for exact comparisons), Q8_0 or Q4_0 (blocks of 32 along each head).
+    Context(std::shared_ptr<const Model> model, int64_t n_cells, int n_seq_max, int n_threads,
+            GGMLType type_k = GGMLType::F16, GGMLType type_v = GGMLType::F16);
 
     int64_t n_cells() const { return n_cells_; }
     int n_seq_max() const { return n_seq_max_; }
     int n_threads() const { return pool_.size(); }
-    bool kv_f32() const { return kv_f32_; }
+    GGMLType type_k() const { return type_k_; }
+    GGMLType type_v() const { return type_v_; }
     // Batch-invariant decode (ops/batch_invariant.h): a sequence's logits do not depend on what
     // else is in the batch, at some cost in speed.
     bool deterministic() const { return deterministic_; }
@@ -66,6 +70,13 @@ public:
     // Forget everything: all cells empty.
     void clear();
 
+    // Bytes of one cell's K (or V) in a layer: n_head_kv heads of head_dim_k (head_dim_v).
+    size_t k_row_bytes() const;
+    size_t v_row_bytes() const;
+    // Layer il's K (V) storage: n_cells rows of k_row_bytes() (v_row_bytes()).
+    const uint8_t* k_data(int il) const { return k_cache_.at((size_t)il).data(); }
+    const uint8_t* v_data(int il) const { return v_cache_.at((size_t)il).data(); }
+
 private:
     void validate(const Batch& b) const;
     void build_visibility(const Batch& b);
@@ -79,7 +90,6 @@ private:
     void prefill_experts(const LayerWeights& L, int64_t n, int64_t n_ff);
     void store_kv(int il, const Batch& b);
     const ops::RopeAngles& rope_angles(const ops::RopeParams& p, const Batch& b);
-    size_t kv_elem() const { return kv_f32_ ? sizeof(float) : sizeof(uint16_t); }
 
     std::shared_ptr<const Model> model_;
     int64_t n_cells_;
@@ -87,9 +97,12 @@ private:
     ThreadPool pool_;
     std::vector<int32_t> cell_pos_;
     std::vector<uint64_t> cell_seqs_;
-    bool kv_f32_;
+    GGMLType type_k_, type_v_;
+    // Hadamard block sizes (ops/hadamard.h) of the K and V heads when their cache is quantized;
+    // 0: stored as computed.
+    int rot_k_ = 0, rot_v_ = 0;
     bool deterministic_ = false;
-    // [layer] raw bytes of (n_cells, n_head_kv * head_dim) elements, fp16 or f32 (kv_elem())
+    // [layer] raw bytes of n_cells rows of n_head_kv * head_dim elements of type_k_ / type_v_
     std::vector<std::vector<uint8_t>> k_cache_;
     std::vector<std::vector<uint8_t>> v_cache_;
     Scratch s_;

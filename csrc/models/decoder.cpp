@@ -12,8 +12,10 @@
 #include <cstring>
 
 #include "context.h"
+#include "kv_rows.h"
 #include "ops/activations.h"
 #include "ops/attention.h"
+#include "ops/hadamard.h"
 #include "ops/norm.h"
 #include "ops/vec.h"
 
@@ -36,17 +38,10 @@ void add_into(float* x, const float* y, int64_t n) {
 void Context::store_kv(int il, const Batch& b) {
     const HParams& hp = model_->hparams();
     const int64_t k_dim = (int64_t)hp.n_head_kv * hp.head_dim_k, v_dim = (int64_t)hp.n_head_kv * hp.head_dim_v;
-    const auto& vk = ops::vec_kernels();
+    const size_t krow = k_row_bytes(), vrow = v_row_bytes();
     for (int64_t t = 0; t < b.n; ++t) {
-        uint8_t* k = k_cache_[il].data() + (size_t)b.cells[t] * k_dim * kv_elem();
-        uint8_t* v = v_cache_[il].data() + (size_t)b.cells[t] * v_dim * kv_elem();
-        if (kv_f32_) {
-            std::memcpy(k, s_.k.data() + t * k_dim, k_dim * sizeof(float));
-            std::memcpy(v, s_.v.data() + t * v_dim, v_dim * sizeof(float));
-        } else {
-            vk.f32_to_f16(s_.k.data() + t * k_dim, (uint16_t*)k, k_dim);
-            vk.f32_to_f16(s_.v.data() + t * v_dim, (uint16_t*)v, v_dim);
-        }
+        kv_store_row(type_k_, s_.k.data() + t * k_dim, k_cache_[il].data() + (size_t)b.cells[t] * krow, k_dim);
+        kv_store_row(type_v_, s_.v.data() + t * v_dim, v_cache_[il].data() + (size_t)b.cells[t] * vrow, v_dim);
     }
 }
 
@@ -79,6 +74,12 @@ void Context::attention_block(int il, const Batch& b) {
     const ops::RopeAngles& angles = rope_angles(rp, b);
     ops::rope_apply(s_.q.data(), n, hp.n_head, hp.head_dim_k, rp, angles);
     ops::rope_apply(s_.k.data(), n, hp.n_head_kv, hp.head_dim_k, rp, angles);
+    // Quantized caches hold K and V in a Hadamard basis; q turns with K so q.k is unchanged.
+    if (rot_k_) {
+        ops::hadamard_blocks(s_.q.data(), n * hp.n_head, hp.head_dim_k, rot_k_);
+        ops::hadamard_blocks(s_.k.data(), n * hp.n_head_kv, hp.head_dim_k, rot_k_);
+    }
+    if (rot_v_) ops::hadamard_blocks(s_.v.data(), n * hp.n_head_kv, hp.head_dim_v, rot_v_);
 
     store_kv(il, b);
 
@@ -86,7 +87,8 @@ void Context::attention_block(int il, const Batch& b) {
     a.q = s_.q.data();
     a.k_cache = k_cache_[il].data();
     a.v_cache = v_cache_[il].data();
-    a.kv_f32 = kv_f32_;
+    a.type_k = type_k_;
+    a.type_v = type_v_;
     a.visible = hp.is_swa(il) ? s_.visible_swa.data() : s_.visible_full.data();
     a.n_tokens = n;
     a.n_head = hp.n_head;
@@ -97,6 +99,7 @@ void Context::attention_block(int il, const Batch& b) {
     a.softcap = hp.attn_softcap;
     a.out = s_.attn.data();
     ops::attention(pool_, a);
+    if (rot_v_) ops::hadamard_blocks(s_.attn.data(), n * hp.n_head, hp.head_dim_v, rot_v_);  // back from V's basis
 
     ops::matmul(pool_, L.wo, s_.attn.data(), n, s_.h.data(), s_.act);
     add_bias(s_.h.data(), L.bo, n);
