@@ -57,13 +57,25 @@ def attention_case(seed, n_tokens, n_head, n_head_kv, head_dim, n_cells):
 
 # ---- row storage ----------------------------------------------------------------------------
 
+def awkward_rows(n=192):
+    """Rows whose quantization has ties to break: exact halves, equal magnitudes of both signs,
+    an all-zero block, tiny and huge scales."""
+    rng = np.random.default_rng(1)
+    halves = (rng.integers(-127, 128, n) + 0.5).astype(np.float32)
+    signs = np.tile(np.array([-2.0, 2.0] + [0.5 * i for i in range(-15, 15)], np.float32), n // 32)
+    zeros = np.concatenate([np.zeros(32, np.float32), rng.standard_normal(n - 32).astype(np.float32)])
+    return np.stack([rng.standard_normal(n).astype(np.float32), halves, signs, zeros,
+                     rng.standard_normal(n).astype(np.float32) * 1e-4, rng.standard_normal(n).astype(np.float32) * 3e4])
+
+
 @pytest.mark.parametrize("name,type_id", [("q8_0", 8), ("q4_0", 2)])
 def test_rows_are_ggml_blocks(name, type_id):
-    """The cache writes the registry's (ggml's reference) quantizer blocks and reads them back."""
-    x = np.random.default_rng(1).standard_normal((5, 192)).astype(np.float32)
+    """The cache writes the registry's (ggml's reference) quantizer blocks, bit for bit (its AVX2
+    quantizers included), and reads them back."""
+    x = awkward_rows()
     stored = _core.kv_store(name, x)
-    assert stored.shape == (5, _core.kv_row_bytes(name, 192))
-    for r in range(5):
+    assert stored.shape == (len(x), _core.kv_row_bytes(name, 192))
+    for r in range(len(x)):
         assert stored[r].tobytes() == np.asarray(_core.quantize(type_id, x[r])).tobytes()
         np.testing.assert_array_equal(_core.kv_load(name, stored[r:r + 1], 192)[0],
                                       _core.dequantize(type_id, stored[r], 192))
@@ -150,8 +162,8 @@ SIMD_LEVELS = textwrap.dedent("""
     import numpy as np
     from llmrt import _core
     sys.path.insert(0, sys.argv[2])
-    from test_kv_quant import attention_case
-    out = {}
+    from test_kv_quant import attention_case, awkward_rows
+    out = {name: _core.kv_store(name, awkward_rows()) for name in ("q8_0", "q4_0")}
     for name in ("q8_0", "q4_0"):
         for shape in ((1, 9, 3, 64, 300), (5, 4, 1, 256, 70), (3, 10, 2, 32, 45)):
             q, k, v, visible = attention_case(3, *shape)
@@ -177,8 +189,10 @@ def test_simd_levels_agree(tmp_path):
         assert str(results[level]["level"]) == level
     base = results["scalar"]
     for level in levels[1:]:
+        for name in ("q8_0", "q4_0"):
+            np.testing.assert_array_equal(results[level][name], base[name])  # stored rows: bit for bit
         for key in base.files:
-            if key != "level":
+            if key not in ("level", "q8_0", "q4_0"):
                 np.testing.assert_allclose(results[level][key], base[key], rtol=1e-4, atol=2e-5, err_msg=key)
 
 
