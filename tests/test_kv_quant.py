@@ -164,6 +164,7 @@ SIMD_LEVELS = textwrap.dedent("""
     sys.path.insert(0, sys.argv[2])
     from test_kv_quant import attention_case, awkward_rows
     out = {name: _core.kv_store(name, awkward_rows()) for name in ("q8_0", "q4_0")}
+    out["hadamard"] = np.concatenate([_core.hadamard(awkward_rows(256), b) for b in (64, 256)])
     for name in ("q8_0", "q4_0"):
         for shape in ((1, 9, 3, 64, 300), (5, 4, 1, 256, 70), (3, 10, 2, 32, 45)):
             q, k, v, visible = attention_case(3, *shape)
@@ -189,10 +190,10 @@ def test_simd_levels_agree(tmp_path):
         assert str(results[level]["level"]) == level
     base = results["scalar"]
     for level in levels[1:]:
-        for name in ("q8_0", "q4_0"):
+        for name in ("q8_0", "q4_0", "hadamard"):
             np.testing.assert_array_equal(results[level][name], base[name])  # stored rows: bit for bit
         for key in base.files:
-            if key not in ("level", "q8_0", "q4_0"):
+            if key not in ("level", "q8_0", "q4_0", "hadamard"):
                 np.testing.assert_allclose(results[level][key], base[key], rtol=1e-4, atol=2e-5, err_msg=key)
 
 
