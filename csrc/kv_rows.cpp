@@ -2,7 +2,9 @@
 
 #include <cstring>
 
+#include "kv_rows_kernels.h"
 #include "ops/vec.h"
+#include "runtime/cpu_features.h"
 #include "runtime/errors.h"
 
 namespace llmrt {
@@ -42,7 +44,15 @@ void kv_store_row(GGMLType t, const float* x, void* dst, int64_t n) {
     switch (t) {
         case GGMLType::F32: std::memcpy(dst, x, (size_t)n * sizeof(float)); break;
         case GGMLType::F16: ops::vec_kernels().f32_to_f16(x, (uint16_t*)dst, n); break;
-        default: type_traits(t).quantize(x, dst, n); break;
+        default:
+#if defined(__x86_64__) || defined(_M_X64)
+            if (simd_level() >= SimdLevel::AVX2) {
+                if (t == GGMLType::Q8_0) return kv_avx2::quantize_q8_0(x, (block_q8_0*)dst, n);
+                if (t == GGMLType::Q4_0) return kv_avx2::quantize_q4_0(x, (block_q4_0*)dst, n);
+            }
+#endif
+            type_traits(t).quantize(x, dst, n);
+            break;
     }
 }
 

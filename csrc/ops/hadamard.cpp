@@ -2,9 +2,14 @@
 
 #include <cmath>
 
+#include "runtime/cpu_features.h"
+
 namespace llmrt::ops {
 
 void hadamard_blocks(float* x, int64_t n_rows, int64_t row_len, int block) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (block % 8 == 0 && simd_level() >= SimdLevel::AVX2) return avx2::hadamard_blocks(x, n_rows, row_len, block);
+#endif
     const float norm = 1.0f / std::sqrt((float)block);
     const int64_t n = n_rows * row_len;
     for (int64_t b = 0; b < n; b += block) {

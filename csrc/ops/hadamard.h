@@ -16,4 +16,8 @@ void hadamard_blocks(float* x, int64_t n_rows, int64_t row_len, int block);
 int hadamard_block_k(int head_dim);
 int hadamard_block_v(int head_dim);
 
+namespace avx2 {
+void hadamard_blocks(float* x, int64_t n_rows, int64_t row_len, int block);  // block a multiple of 8
+}  // namespace avx2
+
 }  // namespace llmrt::ops

@@ -75,7 +75,8 @@ void prepare_query_i16(const float* q, int64_t stride, int group, int64_t n, int
         for (int64_t e = 0; e < n; ++e) amax = std::fmax(amax, std::fabs(x[e]));
         const float s = amax / 32767.0f;
         const float inv = s > 0.0f ? 1.0f / s : 0.0f;
-        for (int64_t e = 0; e < n; ++e) qi[j * n + e] = (int16_t)std::fmin(std::fmax(std::nearbyint(x[e] * inv), -32767.0f), 32767.0f);
+        for (int64_t e = 0; e < n; ++e)  // round to nearest even, in range by construction
+            qi[j * n + e] = (int16_t)std::lrint(std::fmin(std::fmax(x[e] * inv, -32767.0f), 32767.0f));
         scale[j] = s;
     }
 }
