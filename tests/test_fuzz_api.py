@@ -98,7 +98,8 @@ def test_chat_messages(llm, messages):
 
 @SETTINGS
 @given(name=st.sampled_from(["n_ctx", "n_threads", "n_batch", "n_seq_max", "n_parallel", "n_cells",
-                             "n_keep", "kv_type", "device", "n_gpu_layers", "model"]), value=values)
+                             "n_keep", "kv_type", "kv_type_k", "kv_type_v", "device", "n_gpu_layers",
+                             "model"]), value=values)
 def test_llm_arguments(model_path, name, value):
     kwargs = {"n_ctx": 64, "n_threads": 1, "device": "cpu", name: value}
     path = kwargs.pop("model", model_path)

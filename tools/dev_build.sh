@@ -9,6 +9,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
 fi
 ninja -C "$BUILD" -j "${CMAKE_BUILD_PARALLEL_LEVEL:-2}" | grep -v '^\[' || true
+shopt -s nullglob
 for so in "$BUILD"/_core*.so; do   # _core and _core_testing
   ln -sf "$(pwd)/$so" python/llmrt/
   echo "built $so"

@@ -8,5 +8,6 @@ void bind_quant(pybind11::module_& m);
 void bind_gguf(pybind11::module_& m);
 void bind_hparams(pybind11::module_& m);  // HParams, TensorNames and their enums
 void bind_model(pybind11::module_& m);
+void bind_kv_types(pybind11::module_& m);  // KV cache element types: row sizes
 void bind_cuda(pybind11::module_& m);      // cuda_available, cuda_device_count
 }  // namespace llmrt::bindings

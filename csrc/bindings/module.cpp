@@ -14,5 +14,6 @@ PYBIND11_MODULE(_core, m) {
     bindings::bind_gguf(m);
     bindings::bind_hparams(m);
     bindings::bind_model(m);
+    bindings::bind_kv_types(m);
     bindings::bind_cuda(m);
 }

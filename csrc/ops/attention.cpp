@@ -10,16 +10,13 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/attention_rows.h"
 #include "ops/batch_invariant.h"
-#include "ops/vec.h"
 #include "runtime/errors.h"
 
 namespace llmrt::ops {
 namespace {
 
-constexpr int kTile = 32;          // cells scored before the running max is updated
-constexpr int kMaxHeadDim = 1024;
-constexpr int kMaxGroup = 16;      // query heads per KV head
 constexpr int64_t kInvariantSplit = 256;  // cells per split when batch-invariant
 
 // Running softmax state of one query head: max m, sum l, unnormalised output acc.
@@ -28,47 +25,29 @@ struct Partial {
     float* acc;  // (head_dim_v)
 };
 
-// The cache element type picks the kernels: fp16 (default; one pass over each row for the whole
-// head group) or f32 (exact comparisons; per head). scores[j][i] = q_j . k of cell i.
-inline void score_tile(const VecKernels& vk, const float* q, int64_t stride, int group, const uint16_t* const* k,
-                       int n, int64_t head_dim, float (*scores)[kTile]) {
-    vk.dot_tile_f16(q, stride, group, k, n, head_dim, &scores[0][0], kTile);
-}
-inline void score_tile(const VecKernels& vk, const float* q, int64_t stride, int group, const float* const* k, int n,
-                       int64_t head_dim, float (*scores)[kTile]) {
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < group; ++j) scores[j][i] = vk.dot_f32(q + j * stride, k[i], head_dim);
-}
-// y_j += sum_i p[j][i] * v_i over a tile of value rows.
-inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group,
-                    const uint16_t* const* v, int n_rows, int n) {
-    vk.axpy_tile_f16(y, stride, p, kTile, group, v, n_rows, n);
-}
-inline void axpy_kv(const VecKernels& vk, float* y, int64_t stride, const float* p, int group, const float* const* v,
-                    int n_rows, int n) {
-    for (int i = 0; i < n_rows; ++i)
-        for (int j = 0; j < group; ++j) vk.axpy_f32(y + j * stride, p[j * kTile + i], v[i], n);
-}
-
-template <typename T>
-void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int kv_head, const int32_t* cells,
+// TK / TV: the storage unit of the K / V cache (float, fp16 bits, or a quantized block).
+template <typename TK, typename TV>
+void attend_chunk(const AttentionArgs& a, const RowKernels& rk, int64_t t, int kv_head, const int32_t* cells,
                   int64_t n_cells, Partial* part, int group) {
-    const int64_t k_stride = (int64_t)a.n_head_kv * a.head_dim_k;
-    const int64_t v_stride = (int64_t)a.n_head_kv * a.head_dim_v;
-    const T* k_base = static_cast<const T*>(a.k_cache) + (int64_t)kv_head * a.head_dim_k;
-    const T* v_base = static_cast<const T*>(a.v_cache) + (int64_t)kv_head * a.head_dim_v;
+    const VecKernels& vk = rk.vk;
+    const int64_t k_head = a.head_dim_k / kUnitElems<TK>, v_head = a.head_dim_v / kUnitElems<TV>;
+    const int64_t k_stride = (int64_t)a.n_head_kv * k_head;
+    const int64_t v_stride = (int64_t)a.n_head_kv * v_head;
+    const TK* k_base = static_cast<const TK*>(a.k_cache) + (int64_t)kv_head * k_head;
+    const TV* v_base = static_cast<const TV*>(a.v_cache) + (int64_t)kv_head * v_head;
     const float* q0 = a.q + (t * a.n_head + (int64_t)kv_head * group) * a.head_dim_k;
     for (int j = 0; j < group; ++j) {
         part[j].m = -std::numeric_limits<float>::infinity();
         part[j].l = 0.0f;
         std::fill(part[j].acc, part[j].acc + a.head_dim_v, 0.0f);
     }
+    const QueryRows<TK> query(q0, a.head_dim_k, group, a.head_dim_k);
     float scores[kMaxGroup][kTile];
     for (int64_t c0 = 0; c0 < n_cells; c0 += kTile) {
         const int n = (int)std::min<int64_t>(kTile, n_cells - c0);
-        const T* k_rows[kTile];
+        const TK* k_rows[kTile];
         for (int i = 0; i < n; ++i) k_rows[i] = k_base + cells[c0 + i] * k_stride;
-        score_tile(vk, q0, a.head_dim_k, group, k_rows, n, a.head_dim_k, scores);
+        score_tile(rk, query, group, k_rows, n, a.head_dim_k, scores);
         for (int j = 0; j < group; ++j) {
             float* s = scores[j];
             for (int i = 0; i < n; ++i) s[i] *= a.scale;
@@ -85,9 +64,39 @@ void attend_chunk(const AttentionArgs& a, const VecKernels& vk, int64_t t, int k
             }
             part[j].l += vk.exp_sum(s, part[j].m, n);   // the tile's probabilities, unnormalised
         }
-        const T* v_rows[kTile];
+        const TV* v_rows[kTile];
         for (int i = 0; i < n; ++i) v_rows[i] = v_base + cells[c0 + i] * v_stride;
-        axpy_kv(vk, part[0].acc, a.head_dim_v, &scores[0][0], group, v_rows, n, a.head_dim_v);
+        axpy_kv(rk, part[0].acc, a.head_dim_v, &scores[0][0], group, v_rows, n, a.head_dim_v);
+    }
+}
+
+using ChunkFn = void (*)(const AttentionArgs&, const RowKernels&, int64_t, int, const int32_t*, int64_t, Partial*,
+                        int);
+
+template <typename TK>
+ChunkFn chunk_for_v(GGMLType v) {
+    switch (v) {
+        case GGMLType::F32: return attend_chunk<TK, float>;
+        case GGMLType::F16: return attend_chunk<TK, uint16_t>;
+        case GGMLType::Q8_0: return attend_chunk<TK, block_q8_0>;
+        case GGMLType::Q4_0: return attend_chunk<TK, block_q4_0>;
+        default: throw ModelError("attention: unsupported V cache type");
+    }
+}
+
+// The kernel for a pair of cache types; head sizes must hold whole blocks of quantized types.
+ChunkFn chunk_for(const AttentionArgs& a) {
+    const auto whole = [](GGMLType t, int head_dim) {
+        return !(t == GGMLType::Q8_0 || t == GGMLType::Q4_0) || head_dim % 32 == 0;
+    };
+    if (!whole(a.type_k, a.head_dim_k) || !whole(a.type_v, a.head_dim_v))
+        throw ModelError("attention: quantized KV caches need head sizes that are multiples of 32");
+    switch (a.type_k) {
+        case GGMLType::F32: return chunk_for_v<float>(a.type_v);
+        case GGMLType::F16: return chunk_for_v<uint16_t>(a.type_v);
+        case GGMLType::Q8_0: return chunk_for_v<block_q8_0>(a.type_v);
+        case GGMLType::Q4_0: return chunk_for_v<block_q4_0>(a.type_v);
+        default: throw ModelError("attention: unsupported K cache type");
     }
 }
 
@@ -99,6 +108,8 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
     if (a.n_head_kv <= 0 || a.n_head % a.n_head_kv != 0 || a.n_head / a.n_head_kv > kMaxGroup)
         throw ModelError("attention: unsupported head grouping");
     const VecKernels& vk = vec_kernels();
+    const RowKernels rk{vk, kv_quant_kernels()};
+    const ChunkFn attend = chunk_for(a);
     const int group = a.n_head / a.n_head_kv;
     const int64_t items = a.n_tokens * a.n_head_kv;
 
@@ -130,8 +141,7 @@ void attention(ThreadPool& pool, const AttentionArgs& a) {
             float* out = a.out + (t * a.n_head + (int64_t)kv_head * group) * a.head_dim_v;
             for (int j = 0; j < group; ++j)
                 part[j].acc = n_split == 1 ? out + j * a.head_dim_v : &acc[((w * group) + j) * a.head_dim_v];
-            if (a.kv_f32) attend_chunk<float>(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
-            else attend_chunk<uint16_t>(a, vk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
+            attend(a, rk, t, kv_head, vis.data() + c0, c1 - c0, part, group);
             for (int j = 0; j < group; ++j) {
                 ml[((w * group) + j) * 2] = part[j].m;
                 ml[((w * group) + j) * 2 + 1] = part[j].l;

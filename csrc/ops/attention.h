@@ -5,15 +5,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "quant/types.h"
 #include "runtime/thread_pool.h"
 
 namespace llmrt::ops {
 
 struct AttentionArgs {
     const float* q = nullptr;           // (n_tokens, n_head, head_dim_k); `scale` applies to q.k
-    const void* k_cache = nullptr;      // (n_cells, n_head_kv * head_dim_k) fp16, or f32 if kv_f32
-    const void* v_cache = nullptr;      // (n_cells, n_head_kv * head_dim_v) likewise
-    bool kv_f32 = false;
+    const void* k_cache = nullptr;      // (n_cells, n_head_kv * head_dim_k) elements of type_k
+    const void* v_cache = nullptr;      // (n_cells, n_head_kv * head_dim_v) elements of type_v
+    // F16 (default), F32, Q8_0 or Q4_0 (blocks of 32 along each head: head_dim a multiple of 32)
+    GGMLType type_k = GGMLType::F16, type_v = GGMLType::F16;
     const std::vector<int32_t>* visible = nullptr;  // per token: the cells it attends to
     int64_t n_tokens = 0;
     int n_head = 0, n_head_kv = 0, head_dim_k = 0, head_dim_v = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "testing/testing.h"
+#include "kv_rows.h"
 #include "ops/activations.h"
 #include "ops/attention.h"
 #include "ops/vec.h"
@@ -64,20 +65,36 @@ py::array_t<float> softcap(F32 x, float cap) {
     return out;
 }
 
-// k/v: float32 or float16 arrays (n_cells, n_head_kv * head_dim).
+// A cache argument of attention(): float32 or float16 (n_cells, row_elems), or, with `name`
+// one of the KV types, the rows as bytes: uint8 (n_cells, kv_row_bytes(type, row_elems)).
+GGMLType cache_type(py::array& x, const std::optional<std::string>& name, int64_t row_elems, int head_dim,
+                    const char* which) {
+    GGMLType t;
+    if (name) t = kv_type_from_name(*name);
+    else if (x.dtype().is(py::dtype::of<float>())) t = GGMLType::F32;
+    else if (x.dtype().is(py::dtype("float16"))) t = GGMLType::F16;
+    else throw InvalidArgument(std::string("attention: ") + which + " must be float32 or float16, or name its type");
+    kv_check_head_dim(t, head_dim, which);
+    const py::dtype want = t == GGMLType::F32 ? py::dtype::of<float>()
+                         : t == GGMLType::F16 ? py::dtype("float16") : py::dtype::of<uint8_t>();
+    const int64_t cols = t == GGMLType::F32 || t == GGMLType::F16 ? row_elems : (int64_t)kv_row_bytes(t, row_elems);
+    if (!x.dtype().is(want) || x.ndim() != 2 || x.shape(1) != cols)
+        throw InvalidArgument(std::string("attention: ") + which + " rows of type " + kv_type_name(t) + " must be (" +
+                              "n_cells, " + std::to_string(cols) + ") " + (cols == row_elems ? "floats" : "bytes"));
+    x = py::array::ensure(x, py::array::c_style);
+    return t;
+}
+
 py::array_t<float> attention(F32 q, py::array k, py::array v, const std::vector<std::vector<int32_t>>& visible,
-                             int n_head_kv, float scale, float softcap, int n_threads) {
+                             int n_head_kv, float scale, float softcap, int n_threads,
+                             const std::optional<std::string>& k_type, const std::optional<std::string>& v_type) {
     if (q.ndim() != 3 || (int64_t)visible.size() != q.shape(0))
         throw InvalidArgument("attention: q must be (n_tokens, n_head, head_dim) with one cell list per token");
-    const bool f32 = k.dtype().is(py::dtype::of<float>());
-    const bool f16 = k.dtype().is(py::dtype("float16"));
-    if (!(f32 || f16) || !v.dtype().is(k.dtype())) throw InvalidArgument("attention: k and v must both be float32 or float16");
-    k = py::array::ensure(k, py::array::c_style);
-    v = py::array::ensure(v, py::array::c_style);
     const int n_head = (int)q.shape(1), head_dim = (int)q.shape(2);
-    if (k.ndim() != 2 || v.ndim() != 2 || k.shape(1) != (int64_t)n_head_kv * head_dim || v.shape(1) != k.shape(1) ||
-        v.shape(0) != k.shape(0))
-        throw InvalidArgument("attention: k and v must be (n_cells, n_head_kv * head_dim)");
+    const int64_t row = (int64_t)n_head_kv * head_dim;
+    const GGMLType tk = cache_type(k, k_type, row, head_dim, "K");
+    const GGMLType tv = cache_type(v, v_type, row, head_dim, "V");
+    if (v.shape(0) != k.shape(0)) throw InvalidArgument("attention: k and v must have the same number of cells");
     for (const auto& cells : visible)
         for (int32_t c : cells)
             if (c < 0 || c >= k.shape(0)) throw InvalidArgument("attention: visible cell outside the cache");
@@ -86,7 +103,8 @@ py::array_t<float> attention(F32 q, py::array k, py::array v, const std::vector<
     a.q = q.data();
     a.k_cache = k.data();
     a.v_cache = v.data();
-    a.kv_f32 = f32;
+    a.type_k = tk;
+    a.type_v = tv;
     a.visible = visible.data();
     a.n_tokens = q.shape(0);
     a.n_head = n_head;
@@ -167,9 +185,11 @@ void bind_cpu_ops(py::module_& m) {
           "ops::rope on (n_tokens, n_heads, head_dim); mode 0 normal, 2 neox; returns a new array.");
     m.def("softcap", &softcap, py::arg("x"), py::arg("cap"));
     m.def("attention", &attention, py::arg("q"), py::arg("k"), py::arg("v"), py::arg("visible"), py::arg("n_head_kv"),
-          py::arg("scale"), py::arg("softcap") = 0.0f, py::arg("n_threads") = 1,
+          py::arg("scale"), py::arg("softcap") = 0.0f, py::arg("n_threads") = 1, py::arg("k_type") = py::none(),
+          py::arg("v_type") = py::none(),
           "ops::attention: q (n_tokens, n_head, head_dim), k/v caches (n_cells, n_head_kv * head_dim) float32 or "
-          "float16, visible[t] = the cells token t attends to.");
+          "float16, or (with k_type / v_type 'q8_0' / 'q4_0') uint8 rows of blocks as kv_store writes them; "
+          "visible[t] = the cells token t attends to.");
     m.def("dot_group_f16", &dot_group_f16, py::arg("q"), py::arg("k"), py::arg("reference") = false,
           "out[j] = q[j] . k for an fp16 row k (the attention score kernel).");
     m.def("dot_tile_f16", &dot_tile_f16, py::arg("q"), py::arg("k"), py::arg("reference") = false,

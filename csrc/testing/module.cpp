@@ -8,5 +8,6 @@ PYBIND11_MODULE(_core_testing, m) {
     testing::bind_cpu_ops(m);
     testing::bind_quant_kernels(m);
     testing::bind_moe_gating(m);
+    testing::bind_kv_ops(m);
     testing::bind_cuda_ops(m);
 }

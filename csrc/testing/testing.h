@@ -13,6 +13,7 @@ namespace llmrt::testing {
 void bind_cpu_ops(pybind11::module_& m);        // norm, RoPE, activations, attention and its primitives
 void bind_quant_kernels(pybind11::module_& m);  // vec_dot, matmul, activation preparation
 void bind_moe_gating(pybind11::module_& m);
+void bind_kv_ops(pybind11::module_& m);         // KV rows, Hadamard basis, quantized attention tiles
 void bind_cuda_ops(pybind11::module_& m);       // raises DeviceError without CUDA
 
 // The routing arguments of `who` (moe_gating, cuda_moe_gating) checked into GatingParams; bias

@@ -29,6 +29,17 @@ def add_model_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
     p.add_argument("--draft", "-md", default=None, metavar="lookup|MODEL",
                    help="speculative decoding: prompt lookup, or a smaller model with the same vocabulary")
     p.add_argument("--n-draft", "--draft-max", type=int, default=8, help="most draft tokens checked per step")
+    add_cache_type_args(p)
+
+
+def add_cache_type_args(p: argparse.ArgumentParser) -> None:
+    """llama.cpp's --cache-type-k / --cache-type-v: the KV cache element types."""
+    from .kv_types import DEFAULT_KV_TYPE, KV_TYPES
+
+    for side, short in (("k", "-ctk"), ("v", "-ctv")):
+        p.add_argument(f"--cache-type-{side}", short, dest=f"cache_type_{side}", default=DEFAULT_KV_TYPE,
+                       type=str.lower, choices=KV_TYPES, metavar="TYPE",
+                       help=f"{side.upper()} cache type: {', '.join(KV_TYPES)} (default: {DEFAULT_KV_TYPE})")
 
 
 def add_sampling_args(p: argparse.ArgumentParser) -> None:
@@ -86,10 +97,11 @@ def load(args):
     if args.verbose:
         print(f"llmrt: loading {path}", file=sys.stderr)
     llm = LLM(path, n_ctx=args.ctx_size, n_threads=args.threads, draft=getattr(args, "draft", None),
-              n_draft=getattr(args, "n_draft", 8))
+              n_draft=getattr(args, "n_draft", 8), kv_type_k=args.cache_type_k, kv_type_v=args.cache_type_v)
     if args.verbose:
         print(f"llmrt: {llm.architecture}, {llm.n_vocab} tokens, n_ctx {llm.n_ctx}, "
-              f"{llm.n_threads} threads", file=sys.stderr)
+              f"{llm.n_threads} threads, KV cache {llm.kv_type_k}/{llm.kv_type_v} "
+              f"({llm.kv_bytes_per_token * llm.n_cells / 2**20:.1f} MiB)", file=sys.stderr)
     return llm
 
 
@@ -192,7 +204,7 @@ def cmd_info(args) -> int:
         *([("experts", f"{md[f'{arch}.expert_count']} ({md.get(f'{arch}.expert_used_count', '?')} per token)")]
           if md.get(f"{arch}.expert_count") else []),
         ("context length", md.get(f"{arch}.context_length", "?")),
-        ("KV cache (f16)", kv_cache_line(md, arch)),
+        *kv_cache_rows(md, arch),
         ("vocabulary", f"{len(md.get('tokenizer.ggml.tokens', []))} ({md.get('tokenizer.ggml.model', '?')})"),
         ("chat template", "yes" if md.get("tokenizer.chat_template") else "no"),
         ("quantization", ", ".join(f"{k} {100 * v / n_params:.0f}%" for k, v in types.most_common())),
@@ -218,17 +230,28 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def kv_cache_line(md, arch: str) -> str:
-    """KV bytes per token and for the full training context, from the metadata alone."""
+def kv_cache_rows(md, arch: str) -> list[tuple[str, str]]:
+    """Per KV cache type (f16, q8_0, q4_0; the same for K and V): bytes per token and for the
+    full training context, from the metadata alone."""
+    from .kv_types import kv_bytes_per_cell
+
     try:
         from .arch import lookup
 
         h = lookup(arch).hparams(md)
     except LLMRTError:
-        return "?"
-    per_token = h["n_layer"] * h["n_head_kv"] * (h["head_dim_k"] + h["head_dim_v"]) * 2
+        return [("KV cache", "?")]
     ctx = int(md.get(f"{arch}.context_length", 0) or 0)
-    return f"{per_token / 1024:.1f} KiB/token" + (f", {per_token * ctx / 2**20:.0f} MiB at {ctx}" if ctx else "")
+    rows = []
+    for t in ("f16", "q8_0", "q4_0"):
+        try:
+            per_token = kv_bytes_per_cell(h, t, t)
+        except LLMRTError:
+            rows.append((f"KV cache ({t})", "n/a (head size is no multiple of 32)"))
+            continue
+        rows.append((f"KV cache ({t})", f"{per_token / 1024:.1f} KiB/token" +
+                     (f", {per_token * ctx / 2**20:.0f} MiB at {ctx}" if ctx else "")))
+    return rows
 
 
 def cmd_pull(args) -> int:

@@ -31,6 +31,7 @@ from .generation import (Completion, GenerationStats, Request, TokenEvent, check
                          check_stop)
 from .gguf_file import GGUFFile
 from .kv import KVCache
+from .kv_types import kv_bytes_per_cell, resolve_kv_types
 from .model_file_checks import check_model_file
 from .sampling import SamplingParams, build_chain
 from .speculative import DraftModel, check_same_vocabulary, make_drafter
@@ -79,14 +80,17 @@ class LLM:
     sequence's last n-gram found earlier proposes what followed it), a smaller model with the same
     vocabulary (path, alias or LLM) that drafts greedily, or None; n_draft: the most tokens
     checked per step. deterministic: batch-invariant kernels, so a sequence's logits are the same
-    bits whatever it is batched with (dense models; slower prefill for unpacked weight types)."""
+    bits whatever it is batched with (dense models; slower prefill for unpacked weight types).
+    kv_type_k / kv_type_v: the K and V cache element types, "f16" (default), "f32", "q8_0" or
+    "q4_0" (kv_types.py; llama.cpp's --cache-type-k/-v); kv_type sets both."""
 
     def __init__(self, model: str | os.PathLike = models.DEFAULT_MODEL, n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = DEFAULT_N_BATCH, n_seq_max: int = 64,
                  n_parallel: int = 16, n_cells: int | None = None, context_shift: bool = True,
-                 n_keep: int = 0, kv_type: str = "f16", device: str = "auto",
+                 n_keep: int = 0, kv_type: str | None = None, device: str = "auto",
                  n_gpu_layers: int | None = None, repack: bool | None = None, draft=None,
-                 n_draft: int = 8, deterministic: bool = False):
+                 n_draft: int = 8, deterministic: bool = False, kv_type_k: str | None = None,
+                 kv_type_v: str | None = None):
         # Checked before the model is fetched or mapped: a bad device fails fast.
         self.device: str = resolve_device(device, n_gpu_layers)
         self.n_gpu_layers = n_gpu_layers if self.device == "cuda" else 0
@@ -97,8 +101,7 @@ class LLM:
         n_keep, n_threads = arguments.count("n_keep", n_keep), arguments.optional_count("n_threads", n_threads, hi=1024)
         context_shift = arguments.flag("context_shift", context_shift)
         repack = None if repack is None else arguments.flag("repack", repack, ModelError)
-        if not isinstance(kv_type, str) or kv_type not in ("f16", "f32"):
-            raise ContextError(f"kv_type must be 'f16' or 'f32', got {kv_type!r}")
+        type_k, type_v = resolve_kv_types(kv_type, kv_type_k, kv_type_v)
         self.model_path = models.resolve(arguments.model_spec(model))
         self.gguf = GGUFFile(self.model_path)
         self.metadata: dict[str, Any] = self.gguf.metadata
@@ -121,9 +124,9 @@ class LLM:
         self.n_cells = n_cells or self.n_ctx
         self.n_batch = n_batch
         self.n_threads = n_threads or _core.physical_cores()
-        # kv_type "f32" doubles KV memory; it exists for exact comparisons with float references.
-        arguments.kv_cache_fits(self.n_cells * self._kv_bytes_per_cell(kv_type))
-        self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, kv_type)
+        self.kv_type_k, self.kv_type_v = type_k, type_v
+        arguments.kv_cache_fits(self.n_cells * kv_bytes_per_cell(self.hparams, type_k, type_v))
+        self._ctx = _core.Context(self._model, self.n_cells, int(n_seq_max), self.n_threads, type_k, type_v)
         self._ctx.deterministic = arguments.flag("deterministic", deterministic)
         kv = KVCache(self._ctx, self._ctx.n_seq_max, self.hparams.get("sliding_window", 0),
                      self.hparams.get("layer_is_swa", ()))
@@ -131,7 +134,7 @@ class LLM:
                              context_shift=context_shift, n_keep=n_keep, bos_id=self._bos_kept_at_shift)
         self.drafter = make_drafter(draft, n_draft, lambda spec: LLM(
             spec, n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch, n_seq_max=n_seq_max,
-            n_parallel=n_parallel, kv_type=kv_type, repack=repack))
+            n_parallel=n_parallel, kv_type_k=type_k, kv_type_v=type_v, repack=repack))
         if isinstance(self.drafter, DraftModel):
             check_same_vocabulary(self, self.drafter.llm)
 
@@ -145,18 +148,13 @@ class LLM:
     @property
     def kv_bytes_per_token(self) -> int:
         """K and V bytes one cell takes over all layers."""
-        return self._kv_bytes_per_cell(self._ctx.kv_type)
-
-    def _kv_bytes_per_cell(self, kv_type: str) -> int:
-        h = self.hparams
-        elem = 4 if kv_type == "f32" else 2
-        return int(h["n_layer"] * h["n_head_kv"] * (h["head_dim_k"] + h["head_dim_v"]) * elem)
+        return kv_bytes_per_cell(self.hparams, self.kv_type_k, self.kv_type_v)
 
     @property
     def stats(self) -> dict:
         """Engine counters (prefix-cache hits, context shifts, ...) and KV memory figures."""
         d = self.engine.info()
-        d.update(kv_bytes_per_token=self.kv_bytes_per_token,
+        d.update(kv_type_k=self.kv_type_k, kv_type_v=self.kv_type_v, kv_bytes_per_token=self.kv_bytes_per_token,
                  kv_bytes=self.kv_bytes_per_token * self.n_cells)
         return d
 

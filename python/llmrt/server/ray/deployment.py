@@ -29,6 +29,8 @@ class RayServeOptions:
     replicas: int = 1
     autoscale: str | None = None     # "MIN,MAX": Serve adds replicas while each runs > parallel requests
     imbalance: int = DEFAULT_IMBALANCE
+    cache_type_k: str = "f16"        # KV cache element types (llmrt.kv_types)
+    cache_type_v: str = "f16"
 
 
 def parse_autoscale(text: str) -> tuple[int, int]:
@@ -65,7 +67,7 @@ def application(opts: RayServeOptions):
         **scaling(opts),
     ).bind(opts.model, file=opts.file, ctx_size=opts.ctx_size, parallel=opts.parallel,
            threads=opts.threads, batch_size=opts.batch_size, alias=opts.alias, api_key=opts.api_key,
-           max_queue=opts.max_queue)
+           max_queue=opts.max_queue, cache_type_k=opts.cache_type_k, cache_type_v=opts.cache_type_v)
     # The ingress only relays bytes: no CPU reserved, and as many requests as all replicas take.
     return serve.deployment(Ingress).options(
         name="Ingress", ray_actor_options={"num_cpus": 0}, max_ongoing_requests=10_000,

@@ -17,7 +17,8 @@ def options_from_args(args) -> RayServeOptions:
         model=args.model or models.DEFAULT_MODEL, file=args.file, ctx_size=args.ctx_size,
         parallel=args.parallel, threads=args.threads or 1, batch_size=args.batch_size, alias=args.alias,
         api_key=args.api_key or os.environ.get("LLMRT_API_KEY"), max_queue=args.max_queue,
-        replicas=args.replicas, autoscale=args.autoscale)
+        replicas=args.replicas, autoscale=args.autoscale, cache_type_k=args.cache_type_k,
+        cache_type_v=args.cache_type_v)
 
 
 def serve_on_ray(args) -> int:

@@ -16,13 +16,15 @@ REPLICA_HEADER = "x-llmrt-replica"
 class LLMReplica:
     def __init__(self, model: str, file: str | None = None, ctx_size: int = 4096, parallel: int = 8,
                  threads: int = 1, batch_size: int = 512, alias: str | None = None,
-                 api_key: str | None = None, max_queue: int = 256):
+                 api_key: str | None = None, max_queue: int = 256, cache_type_k: str = "f16",
+                 cache_type_v: str = "f16"):
         from ... import models
         from ..app import create_app
         from ..cli import load_llm
 
         path = models.resolve(model, filename=file, progress=False)
-        self.app = create_app(load_llm(path, ctx_size, threads, batch_size, parallel),
+        self.app = create_app(load_llm(path, ctx_size, threads, batch_size, parallel, cache_type_k=cache_type_k,
+                                       cache_type_v=cache_type_v),
                               model_name=alias, api_key=api_key, max_queue=max_queue)
         # No ASGI lifespan here (requests arrive through call_asgi): start the engine thread now.
         self.runner = self.app.state.server.runner
