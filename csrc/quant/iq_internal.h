@@ -81,6 +81,12 @@ template <int R> void repack_iq4_xs(const void* src, size_t row_bytes, int64_t n
 float vec_dot_iq4_nl_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_iq4_xs_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_mxfp4_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_iq2_xxs_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_iq2_xs_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_iq2_s_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_iq3_xxs_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_iq3_s_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_tq2_0_avx2(int64_t n, const void* w, const void* a);
 // 16-row packed groups on AVX-512 VNNI (iq4_packed_avx512.cpp).
 void vec_dot_packed_iq4_nl_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                   int64_t ldo);
