@@ -9,7 +9,7 @@ equal dequantize(W) . (the activations as quantized) up to float summation order
 type, thread count and ragged token count.
 
 Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K, groups of
-8 rows on AVX2, 16 on AVX-512 VNNI; IQ4_NL and IQ4_XS, 16 rows on AVX-512 VNNI only), which model loading builds for every matrix of a multiple of
+8 rows on AVX2, 16 on AVX-512 VNNI; IQ4_XS likewise, IQ4_NL on AVX-512 VNNI only), which model loading builds for every matrix of a multiple of
 the group size, run every token count through the packed kernels; with packed=True,
 _core.matmul repacks the rows first, as loading does. tests/test_simd_levels.py checks that the
 two levels' kernels agree bit for bit.

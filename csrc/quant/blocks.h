@@ -224,6 +224,7 @@ static_assert(sizeof(block_q3_Kx16) == 2 * sizeof(block_q3_Kx8), "block_q3_Kx16 
 static_assert(sizeof(block_q4_Kx16) == 2 * sizeof(block_q4_Kx8), "block_q4_Kx16 size");
 static_assert(sizeof(block_q5_Kx16) == 2 * sizeof(block_q5_Kx8), "block_q5_Kx16 size");
 static_assert(sizeof(block_q6_Kx16) == 16 * sizeof(block_q6_K), "block_q6_Kx16 size");
+static_assert(sizeof(block_iq4_xsxR<8>) == 8 * (2 + 8 + 128), "block_iq4_xsxR size");
 static_assert(sizeof(block_iq4_xsxR<16>) == 16 * (2 + 8 + 128), "block_iq4_xsxR size");
 static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
 

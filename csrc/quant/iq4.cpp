@@ -156,9 +156,10 @@ void register_iq4_types(TypeTraits* table) {
         at(GGMLType::IQ4_NL).vec_dot = vec_dot_iq4_nl_avx2;
         at(GGMLType::IQ4_XS).vec_dot = vec_dot_iq4_xs_avx2;
         at(GGMLType::MXFP4).vec_dot = vec_dot_mxfp4_avx2;
+        set_packed(at(GGMLType::IQ4_XS), repack_iq4_xs<8>, vec_dot_packed_iq4_xs_avx2, 8, sizeof(block_iq4_xsxR<8>));
     }
-    // Packed layouts on AVX-512 VNNI only (iq4_packed_avx512.cpp says why); on AVX2 prefill goes
-    // through the unpacked kernel and decode through vec_dot.
+    // IQ4_NL is packed on AVX-512 VNNI only (iq4_packed_avx2.cpp says why); on AVX2 its prefill
+    // goes through the unpacked kernel and its decode through vec_dot.
     if (simd_level() >= SimdLevel::AVX512) {
         // block_iq4_nl and block_q4_0 are the same bytes (fp16 d, 16 bytes of nibbles), so Q4_0's
         // repacker lays IQ4_NL out too; only the kernel reads the nibbles differently.

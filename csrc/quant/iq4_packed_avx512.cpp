@@ -9,8 +9,8 @@
 // carries s = d_a * sum(a) as a float, so IQ4_NL takes the offset off in float as Q4_0 does
 // (acc += d * d_a * sum(u * a) - 128 * d * s).
 //
-// Why only AVX-512: on AVX2, maddubs would overflow int16 on u (2 * 241 * 127 > 2^15), and the
-// unpacked prefill kernel already serves IQ4 there (quant/unpacked.h).
+// iq4_packed_avx2.cpp computes the same IQ4_XS sums on eight rows another way (maddubs would
+// overflow int16 on u: 2 * 241 * 127 > 2^15), so the two levels agree bit for bit.
 #if defined(__AVX512VNNI__)
 #include <immintrin.h>
 

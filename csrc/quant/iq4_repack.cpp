@@ -1,6 +1,6 @@
 // block_iq4_xsxR (quant/blocks.h) from R rows of IQ4_XS: the 6-bit sub-block scales unpacked
 // to signed bytes once, and each sub-block's nibbles interleaved as a packed Q4_0 block's, so the
-// kernel (iq4_packed_avx512.cpp) reads four registers per sub-block and no scale bits. Baseline
+// kernels (iq4_packed_avx2.cpp, iq4_packed_avx512.cpp) read four registers per sub-block and no scale bits. Baseline
 // code: byte moves.
 #include <cstring>
 
@@ -25,6 +25,7 @@ void repack_iq4_xs(const void* src, size_t row_bytes, int64_t n, void* dst) {
     }
 }
 
+template void repack_iq4_xs<8>(const void*, size_t, int64_t, void*);
 template void repack_iq4_xs<16>(const void*, size_t, int64_t, void*);
 
 }  // namespace llmrt::iq

@@ -87,6 +87,9 @@ float vec_dot_iq2_s_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_iq3_xxs_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_iq3_s_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_tq2_0_avx2(int64_t n, const void* w, const void* a);
+// 8-row packed IQ4_XS on AVX2 (iq4_packed_avx2.cpp).
+void vec_dot_packed_iq4_xs_avx2(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
+                                int64_t ldo);
 // 16-row packed groups on AVX-512 VNNI (iq4_packed_avx512.cpp).
 void vec_dot_packed_iq4_nl_avx512(int64_t n, const void* w, const void* const* acts, int n_cols, float* out,
                                   int64_t ldo);
