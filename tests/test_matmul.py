@@ -8,8 +8,8 @@ everything else uses the types' vec_dot / vec_dot_multi with their own activatio
 equal dequantize(W) . (the activations as quantized) up to float summation order, for every
 type, thread count and ragged token count.
 
-Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K; groups of
-8 rows on AVX2, 16 on AVX-512 VNNI), which model loading builds for every matrix of a multiple of
+Types with a packed layout (quant/packed.h: Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K, groups of
+8 rows on AVX2, 16 on AVX-512 VNNI; IQ4_XS likewise, IQ4_NL on AVX-512 VNNI only), which model loading builds for every matrix of a multiple of
 the group size, run every token count through the packed kernels; with packed=True,
 _core_testing.matmul repacks the rows first, as loading does. tests/test_simd_levels.py checks that the
 two levels' kernels agree bit for bit.
@@ -21,7 +21,7 @@ import pytest
 from llmrt import _core, _core_testing
 
 TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8,
-         "Q2_K": 10, "Q3_K": 11, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "BF16": 30}
+         "Q2_K": 10, "Q3_K": 11, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "IQ4_NL": 20, "IQ4_XS": 23, "BF16": 30}
 
 
 @pytest.mark.parametrize("name", list(TYPES))

@@ -63,6 +63,10 @@ MIX_TABLE = [
     ("Q8_0", True, {"token_embd": T.Q8_0, "attn_v": T.Q8_0, "ffn_down": T.Q8_0}),
     ("Q4_0", False, {"output": T.Q6_K, "token_embd": T.Q4_0, "attn_v": T.Q4_0, "ffn_down": T.Q4_0}),
     ("Q5_1", True, {"token_embd": T.Q6_K, "attn_q": T.Q5_1}),
+    ("IQ4_XS", False, {"token_embd": T.IQ4_XS, "output": T.Q6_K, "attn_q": T.IQ4_XS, "attn_v": T.IQ4_XS,
+                       "ffn_down": lambda i: T.Q5_K if i < 1 else T.IQ4_XS, "attn_output": T.IQ4_XS}),
+    ("IQ4_NL", True, {"token_embd": T.Q6_K, "attn_k": T.IQ4_NL,
+                      "ffn_down": lambda i: T.Q5_K if i < 1 else T.IQ4_NL}),
 ]
 
 
@@ -98,6 +102,9 @@ def test_mix_gqa_and_fallbacks():
     assert offset["blk.1.attn_q.weight"] == T.Q5_1
     assert {n: t for n, t in offset.items() if t != T.Q5_1} == {n: t for n, t in types.items() if t != T.Q5_0}
     assert mix.fallback(T.Q5_K, 48) == T.F16                # not even 32-aligned
+    # IQ4_XS: attn_v takes Q5_K from 4 query heads per KV head; 96-wide rows fall back to IQ4_NL
+    assert mix.choose_types(model, "IQ4_XS", N_LAYER, 8, 2)["blk.3.attn_v.weight"] == T.Q5_K
+    assert mix.choose_types(narrow, "IQ4_XS", N_LAYER, 3, 1)["blk.1.attn_q.weight"] == T.IQ4_NL
     with pytest.raises(ConvertError, match="48"):          # llama-quantize has no Q8_0 fallback
         mix.choose_types(fake_model(n_embd=48, n_ff=96, n_kv=16), "Q5_K_M", N_LAYER)
     with pytest.raises(ConvertError, match="Q7_K"):

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(_core.simd_level() != "avx512",
                                 reason="needs a CPU with AVX-512 VNNI (the default level here is "
                                        f"{_core.simd_level()}, so there is no second level to compare)")
 
-PACKED_TYPES = {"Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8, "Q2_K": 10, "Q3_K": 11, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14}
+PACKED_TYPES = {"Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8, "Q2_K": 10, "Q3_K": 11, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14,
+                "IQ4_XS": 23}
 
 MATMULS = textwrap.dedent("""
     import sys

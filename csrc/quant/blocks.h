@@ -35,6 +35,51 @@ struct block_q5_K { half_bits d; half_bits dmin; uint8_t scales[K_SCALE_SIZE]; u
 // 16 groups of 16; 8-bit signed scales, 6-bit quants (4 low bits in ql, 2 high in qh), offset 32
 struct block_q6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; half_bits d; };
 
+// ---- i-quants and the other table formats (x = scale * table[index]) ----
+// IQ4_NL: 32 elements, x = d * kvalues_iq4nl[q]; nibbles as Q4_0's (low: 0..15, high: 16..31).
+struct block_iq4_nl { half_bits d; uint8_t qs[16]; };
+// IQ4_XS: 8 sub-blocks of 32, x = d * (ls - 32) * kvalues_iq4nl[q] with the 6-bit ls of
+// sub-block s = low nibble (s even) / high nibble (s odd) of scales_l[s / 2], plus bits 2s..2s+1
+// of scales_h as bits 4..5. qs[16s..16s+15] are sub-block s's nibbles, as IQ4_NL's.
+struct block_iq4_xs { half_bits d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; };
+// MXFP4: 32 elements, x = 2^(e - 128) * kvalues_mxfp4[q] (the table holds twice the E2M1
+// values, hence the halved power); nibbles as IQ4_NL's.
+struct block_mxfp4 { uint8_t e; uint8_t qs[16]; };
+// IQ2_XXS: 8 sub-blocks of 32, as 2 little-endian words each: word 0 = four 8-bit indices into
+// iq2xxs_grid (8 magnitudes each), word 1 = four 7-bit sign indices into ksigns (bits 7k..7k+6)
+// and the 4-bit scale ls (bits 28..31): x = d * (ls + 1/2) / 4 * grid * sign.
+struct block_iq2_xxs { half_bits d; uint16_t qs[QK_K / 8]; };
+// IQ2_XS: 32 groups of 8, qs[k] = 9-bit iq2xs_grid index | 7-bit ksigns index << 9; scales[s]:
+// 4-bit scales of sub-block s's first (low nibble) and second (high nibble) 16 elements.
+struct block_iq2_xs { half_bits d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32]; };
+// IQ2_S: group k's 10-bit iq2s_grid index = qs[k] | bits 2(k%4)..2(k%4)+1 of qh[k/4] << 8; its
+// 8 sign bits are qs[32 + k]; scales as IQ2_XS's.
+struct block_iq2_s { half_bits d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t scales[QK_K / 32]; };
+// IQ3_XXS: qs[0..63] are 8-bit iq3xxs_grid indices (4 magnitudes each); qs[64 + 4s..] is
+// sub-block s's word of four 7-bit ksigns indices and a 4-bit scale: x = d * (ls + 1/2) / 2 * ...
+struct block_iq3_xxs { half_bits d; uint8_t qs[3 * QK_K / 8]; };
+// IQ3_S: index k (4 elements) = qs[k] | bit k%8 of qh[k/8] << 8 into iq3s_grid; signs: one bit
+// per element; scales: 4-bit ls per sub-block (low nibble: even), x = d * (1 + 2 ls) * ...
+struct block_iq3_s { half_bits d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t signs[QK_K / 8]; uint8_t scales[QK_K / 64]; };
+// TQ1_0: ternary, x = d * (t - 1), t in 0..2, five (qs) or four (qh) base-3 digits per byte
+// stored as ceil(value * 256 / 243) so that digit k is ((byte * 3^k mod 256) * 3) >> 8.
+// qs[0..31] hold elements 32k + j (k < 5), qs[32..47] elements 160 + 16k + j, qh 240 + 4k + j.
+struct block_tq1_0 { uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; uint8_t qh[QK_K / 64]; half_bits d; };
+// TQ2_0: ternary in 2-bit fields, x = d * (t - 1): element 128h + 32k + j is bits 2k..2k+1 of
+// qs[32h + j].
+struct block_tq2_0 { uint8_t qs[QK_K / 4]; half_bits d; };
+
+static_assert(sizeof(block_iq4_nl) == 18, "block_iq4_nl size");
+static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs size");
+static_assert(sizeof(block_mxfp4) == 17, "block_mxfp4 size");
+static_assert(sizeof(block_iq2_xxs) == 66, "block_iq2_xxs size");
+static_assert(sizeof(block_iq2_xs) == 74, "block_iq2_xs size");
+static_assert(sizeof(block_iq2_s) == 82, "block_iq2_s size");
+static_assert(sizeof(block_iq3_xxs) == 98, "block_iq3_xxs size");
+static_assert(sizeof(block_iq3_s) == 110, "block_iq3_s size");
+static_assert(sizeof(block_tq1_0) == 54, "block_tq1_0 size");
+static_assert(sizeof(block_tq2_0) == 66, "block_tq2_0 size");
+
 static_assert(sizeof(block_q4_0) == 18, "block_q4_0 size");
 static_assert(sizeof(block_q4_1) == 20, "block_q4_1 size");
 static_assert(sizeof(block_q5_0) == 22, "block_q5_0 size");
@@ -130,6 +175,15 @@ template <int R> struct block_q6_KxR {
     uint8_t ql[R * QK_K / 2];
     uint8_t qh[R * QK_K / 4];
 };
+// IQ4_NL packs as Q4_0 (block_q4_0xR: the same bytes per row, d and 16 bytes of nibbles).
+// IQ4_XS: one super-block of R rows. sc[s][r] = ls - 32 (-32..31) of sub-block s of row r; qs:
+// sub-block s, group g (of 4R bytes) holds row r's bytes 16s+4g..16s+4g+3 at 16Rs + 4Rg + 4r,
+// so each sub-block is laid out as a packed Q4_0 block's nibbles.
+template <int R> struct block_iq4_xsxR {
+    half_bits d[R];
+    int8_t sc[8][R];
+    uint8_t qs[R * QK_K / 2];
+};
 using block_q4_0x8 = block_q4_0xR<8>;
 using block_q4_1x8 = block_q4_1xR<8>;
 using block_q5_0x8 = block_q5_0xR<8>;
@@ -170,6 +224,8 @@ static_assert(sizeof(block_q3_Kx16) == 2 * sizeof(block_q3_Kx8), "block_q3_Kx16 
 static_assert(sizeof(block_q4_Kx16) == 2 * sizeof(block_q4_Kx8), "block_q4_Kx16 size");
 static_assert(sizeof(block_q5_Kx16) == 2 * sizeof(block_q5_Kx8), "block_q5_Kx16 size");
 static_assert(sizeof(block_q6_Kx16) == 16 * sizeof(block_q6_K), "block_q6_Kx16 size");
+static_assert(sizeof(block_iq4_xsxR<8>) == 8 * (2 + 8 + 128), "block_iq4_xsxR size");
+static_assert(sizeof(block_iq4_xsxR<16>) == 16 * (2 + 8 + 128), "block_iq4_xsxR size");
 static_assert(sizeof(block_a8_256) == 4 + 256 + 32, "block_a8_256 size");
 
 }  // namespace llmrt

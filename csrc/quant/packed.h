@@ -1,6 +1,7 @@
 // Packed (8- or 16-row interleaved) weights: what they are and who builds them. Types: Q4_0, Q4_1,
 // Q5_0, Q5_1, Q8_0 (legacy_repack.cpp, legacy_packed_avx2/avx512.cpp), Q2_K, Q3_K, Q4_K, Q5_K,
-// Q6_K (k_repack.cpp, k_packed_avx2/avx512.cpp).
+// Q6_K (k_repack.cpp, k_packed_avx2/avx512.cpp), IQ4_XS (iq4_repack.cpp, iq4_packed_avx2/avx512.cpp)
+// and IQ4_NL (16 rows only: Q4_0's repacker, iq4_packed_avx512.cpp).
 //
 // The batched-decode tiles (VecDotTileFn) regroup four rows' blocks in registers on every call,
 // and each row's int32 sums fill two lanes, so the float conversion, scale and accumulate serve

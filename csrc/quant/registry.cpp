@@ -35,21 +35,23 @@ struct Table {
         size(GGMLType::Q5_K, "Q5_K", QK_K, sizeof(block_q5_K));
         size(GGMLType::Q6_K, "Q6_K", QK_K, sizeof(block_q6_K));
         size(GGMLType::Q8_K, "Q8_K", QK_K, 4 + QK_K + 32);
-        size(GGMLType::IQ2_XXS, "IQ2_XXS", QK_K, 66);
-        size(GGMLType::IQ2_XS, "IQ2_XS", QK_K, 74);
-        size(GGMLType::IQ3_XXS, "IQ3_XXS", QK_K, 98);
+        size(GGMLType::IQ2_XXS, "IQ2_XXS", QK_K, sizeof(block_iq2_xxs));
+        size(GGMLType::IQ2_XS, "IQ2_XS", QK_K, sizeof(block_iq2_xs));
+        size(GGMLType::IQ3_XXS, "IQ3_XXS", QK_K, sizeof(block_iq3_xxs));
         size(GGMLType::IQ1_S, "IQ1_S", QK_K, 50);
-        size(GGMLType::IQ4_NL, "IQ4_NL", 32, 18);
-        size(GGMLType::IQ3_S, "IQ3_S", QK_K, 110);
-        size(GGMLType::IQ2_S, "IQ2_S", QK_K, 82);
-        size(GGMLType::IQ4_XS, "IQ4_XS", QK_K, 136);
+        size(GGMLType::IQ4_NL, "IQ4_NL", 32, sizeof(block_iq4_nl));
+        size(GGMLType::IQ3_S, "IQ3_S", QK_K, sizeof(block_iq3_s));
+        size(GGMLType::IQ2_S, "IQ2_S", QK_K, sizeof(block_iq2_s));
+        size(GGMLType::IQ4_XS, "IQ4_XS", QK_K, sizeof(block_iq4_xs));
         size(GGMLType::IQ1_M, "IQ1_M", QK_K, 56);
-        size(GGMLType::TQ1_0, "TQ1_0", QK_K, 54);
-        size(GGMLType::TQ2_0, "TQ2_0", QK_K, 66);
-        size(GGMLType::MXFP4, "MXFP4", 32, 17);
+        size(GGMLType::TQ1_0, "TQ1_0", QK_K, sizeof(block_tq1_0));
+        size(GGMLType::TQ2_0, "TQ2_0", QK_K, sizeof(block_tq2_0));
+        size(GGMLType::MXFP4, "MXFP4", 32, sizeof(block_mxfp4));
         register_float_types(entries);
         register_legacy_types(entries);
         register_k_types(entries);
+        register_iq4_types(entries);
+        register_lattice_types(entries);
     }
 };
 

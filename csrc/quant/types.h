@@ -95,5 +95,7 @@ void prepare_activations_ref(ActFormat f, const float* x, void* dst, int64_t n);
 void register_float_types(TypeTraits* table);   // F32, F16, BF16       (quant/float_types.cpp)
 void register_legacy_types(TypeTraits* table);  // Q4_0..Q8_0            (quant/legacy*.cpp)
 void register_k_types(TypeTraits* table);       // Q2_K..Q6_K            (quant/k_quants*.cpp)
+void register_iq4_types(TypeTraits* table);     // IQ4_NL, IQ4_XS, MXFP4 (quant/iq4*.cpp)
+void register_lattice_types(TypeTraits* table); // IQ2_*, IQ3_*, TQ1_0, TQ2_0 (quant/iq_register.cpp)
 
 }  // namespace llmrt

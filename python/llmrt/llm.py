@@ -73,10 +73,10 @@ class LLM:
     tokens after the first n_keep and go on (False: raise ContextError). device: "auto" (the GPU
     when the model can run there, else the CPU), "cpu" or "cuda" (DeviceError when unavailable);
     n_gpu_layers: layers to offload (None or -1: all), with device "cuda" or "auto". repack: copy
-    the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K matrices at load into a row-interleaved layout
-    (8 rows for the AVX2 kernels, 16 for AVX-512 VNNI) that they read faster, as llama.cpp's CPU
-    repack buffers do (the copies replace the file's pages in memory); None: on unless the
-    environment sets LLMRT_REPACK=0. draft: speculative decoding, "lookup" (prompt lookup: the
+    the Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and Q2_K..Q6_K matrices (and IQ4_XS; IQ4_NL on AVX-512) at load
+    into a row-interleaved layout (8 rows for the AVX2 kernels, 16 for AVX-512 VNNI) that they
+    read faster, as llama.cpp's CPU repack buffers do (the copies replace the file's pages in
+    memory); None: on unless the environment sets LLMRT_REPACK=0. draft: speculative decoding, "lookup" (prompt lookup: the
     sequence's last n-gram found earlier proposes what followed it), a smaller model with the same
     vocabulary (path, alias or LLM) that drafts greedily, or None; n_draft: the most tokens
     checked per step. deterministic: batch-invariant kernels, so a sequence's logits are the same

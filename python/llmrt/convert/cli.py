@@ -10,7 +10,7 @@ from .errors import ConvertError
 # tests check they agree with the tables.
 OUTTYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m", "q5_k_m", "q6_k")
 QUANT_FILE_TYPES = ("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M", "Q4_K_S", "Q4_K_M",
-                    "Q5_K_S", "Q5_K_M", "Q6_K")
+                    "Q5_K_S", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS")
 # --random writes any file type of llama-quantize's mixes, not only the converter's
 RANDOM_OUTTYPES = OUTTYPES + tuple(t.lower() for t in QUANT_FILE_TYPES if t.lower() not in OUTTYPES)
 RANDOM_SHAPE_ARGS = ("hidden", "layers", "heads", "kv_heads", "ffn", "vocab", "experts", "experts_used",

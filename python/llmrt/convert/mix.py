@@ -24,11 +24,14 @@ FILE_TYPES = {
     "Q4_K_S": (FT.MOSTLY_Q4_K_S, T.Q4_K), "Q4_K_M": (FT.MOSTLY_Q4_K_M, T.Q4_K),
     "Q5_K_S": (FT.MOSTLY_Q5_K_S, T.Q5_K), "Q5_K_M": (FT.MOSTLY_Q5_K_M, T.Q5_K),
     "Q6_K": (FT.MOSTLY_Q6_K, T.Q6_K),
+    "IQ4_NL": (FT.MOSTLY_IQ4_NL, T.IQ4_NL), "IQ4_XS": (FT.MOSTLY_IQ4_XS, T.IQ4_XS),
 }
 QUANT_FILE_TYPES = [k for k in FILE_TYPES if k not in ("F32", "F16", "BF16")]
 
 # block size 256 types that cannot hold a row -> the 32-block type llama.cpp falls back to
-_FALLBACK = {T.Q2_K: T.Q4_0, T.Q3_K: T.Q4_0, T.Q4_K: T.Q5_0, T.Q5_K: T.Q5_1, T.Q6_K: T.Q8_0}
+_FALLBACK = {T.Q2_K: T.Q4_0, T.Q3_K: T.Q4_0, T.Q4_K: T.Q5_0, T.Q5_K: T.Q5_1, T.Q6_K: T.Q8_0,
+             T.IQ4_XS: T.IQ4_NL}
+_IQ4 = ("IQ4_NL", "IQ4_XS")
 # The refining quantizer's Q4_K fallback: Q5_1 keeps a block minimum, as Q4_K's sub-blocks have,
 # where Q5_0 cannot hold an offset grid (SmolLM2's 576-wide rows re-quantized from Q4_1 lost 5.6%
 # of perplexity in Q5_0, ~0% in Q5_1 with the refining search).
@@ -111,6 +114,8 @@ def _pick(qs: MixState, t, name: str, shape, cat: str):
             t = T.Q6_K
         elif ft == "Q4_K_S" and qs.i_attention_wv < 4:
             t = T.Q5_K
+        elif ft in _IQ4 and qs.n_gqa >= 4:
+            t = T.Q5_K
         if qs.n_expert == 8:
             t = T.Q8_0
         qs.i_attention_wv += 1
@@ -129,10 +134,12 @@ def _pick(qs: MixState, t, name: str, shape, cat: str):
             t = T.Q6_K
         elif ft == "Q4_K_S" and i_layer < n_layer // 8:
             t = T.Q5_K
+        elif ft in _IQ4 and i_layer < n_layer // 8:   # (llama.cpp: only without an importance matrix)
+            t = T.Q5_K
         qs.i_ffn_down += 1
     elif cat == "attn_output":
         if qs.n_expert == 8:
-            if ft in ("Q2_K", "Q3_K_M", "Q4_K_S", "Q4_K_M"):
+            if ft in ("Q2_K", "Q3_K_M", "Q4_K_S", "Q4_K_M") + _IQ4:
                 t = T.Q5_K
         elif ft == "Q2_K":
             t = T.Q3_K
