@@ -53,7 +53,7 @@ def test_packed_loads_of_every_k_mix_agree(outtype, packed_types, tmp_path):
                     kv_heads=2, ffn=768, vocab=512, context=64)
     types = {t.type_name for t in llmrt.GGUFFile(path).tensors}
     assert packed_types <= types, types
-    if not all(_core.can_pack(int(gguf.GGMLQuantizationType[t]), 512, 16) for t in packed_types):
+    if not all(_core_testing.can_pack(int(gguf.GGMLQuantizationType[t]), 512, 16) for t in packed_types):
         pytest.skip(f"no packed layout for {packed_types} at this SIMD level")
     packed = llmrt.LLM(str(path), n_ctx=32, n_threads=2)
     plain = llmrt.LLM(str(path), n_ctx=32, n_threads=2, repack=False)

@@ -19,7 +19,7 @@ from gguf import GGMLQuantizationType as GQT
 from gguf import quants as gq
 
 import llmrt
-from llmrt import _core
+from llmrt import _core, _core_testing
 
 from test_matmul import activations_seen
 
@@ -111,8 +111,8 @@ def test_vec_dot_fast_matches_reference(t, n, rng):
         raw = random_blocks(t, n // t.block_size, rng)
         x = rng.standard_normal(n).astype(np.float32)
         x[: n // 4] *= 20.0                      # blocks of different activation scales
-        ref = _core.vec_dot(t.id, raw, x, reference=True)
-        fast = _core.vec_dot(t.id, raw, x)
+        ref = _core_testing.vec_dot(t.id, raw, x, reference=True)
+        fast = _core_testing.vec_dot(t.id, raw, x)
         w = _core.dequantize(t.id, raw, n).astype(np.float64)
         scale = float(np.abs(w) @ np.abs(x.astype(np.float64)))
         assert abs(fast - ref) <= 1e-5 * scale + 1e-30, (fast, ref, scale)
@@ -125,7 +125,7 @@ def test_vec_dot_reference_matches_float_math(t, n, rng):
     x = rng.standard_normal(n).astype(np.float32)
     w = _core.dequantize(t.id, raw, n).astype(np.float64)
     xa = activations_seen(t.act, x)
-    ref = _core.vec_dot(t.id, raw, x, reference=True)
+    ref = _core_testing.vec_dot(t.id, raw, x, reference=True)
     scale = float(np.abs(w) @ np.abs(xa))
     # the same products in float64: only the float rounding of the block sums differs
     assert abs(ref - float(w @ xa)) <= 2e-6 * scale, (ref, float(w @ xa), scale)
@@ -142,9 +142,9 @@ def test_matmul_of_random_blocks(t, n_tokens, rng):
     raw = random_blocks(t, n_out * n_in // t.block_size, rng)
     x = rng.standard_normal((n_tokens, n_in)).astype(np.float32)
     wf = _core.dequantize(t.id, raw, n_in * n_out).astype(np.float64).reshape(n_out, n_in)
-    packs = [False] + ([True] if _core.can_pack(t.id, n_in, n_out) else [])
+    packs = [False] + ([True] if _core_testing.can_pack(t.id, n_in, n_out) else [])
     for packed in packs:
-        y = _core.matmul(t.id, raw, n_in, x, n_threads=2, packed=packed)
+        y = _core_testing.matmul(t.id, raw, n_in, x, n_threads=2, packed=packed)
         for tok in range(n_tokens):
             a = activations_seen(t.act, x[tok])
             assert np.all(np.abs(y[tok] - wf @ a) <= 1e-5 * (np.abs(wf) @ np.abs(a)) + 1e-6), (t.name, packed, tok)
@@ -232,7 +232,7 @@ def test_requantized_tiny_model_runs(outtype, tmp_path):
     packed = llmrt.LLM(str(out), n_ctx=64, n_threads=2)
     plain = llmrt.LLM(str(out), n_ctx=64, n_threads=2, repack=False)
     assert plain._model.packed_bytes == 0
-    if _core.can_pack(int(GQT[main_type]), 512, 512):
+    if _core_testing.can_pack(int(GQT[main_type]), 512, 512):
         assert packed._model.packed_bytes > 0
     # Eight tokens: both loads' kernels read the same 8-bit activations (from unpack_min_tokens
     # on, the unpacked load re-quantizes them in 32-element blocks), so they agree to the noise
