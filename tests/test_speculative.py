@@ -134,3 +134,19 @@ def test_sampling_keeps_the_model_distribution(tiny_pair, source):
     print(f"chi-square {stat:.1f} with {df} degrees of freedom")
     # about p < 1e-4 for a chi-square with df degrees of freedom (normal approximation)
     assert stat < df + 4 * math.sqrt(2 * df) + 10, (stat, df)
+
+
+def test_rejected_drafts_are_probed_rather_than_paid_for_every_step():
+    from types import SimpleNamespace
+
+    from llmrt.speculative import PROBE_EVERY, WARMUP_DRAFT_TOKENS, worth_drafting
+
+    def req(checked, accepted, generated, last=0):
+        return SimpleNamespace(stats=SimpleNamespace(draft_tokens=checked, draft_accepted=accepted),
+                               generated=[0] * generated, last_draft_accepted=last)
+
+    assert worth_drafting(req(WARMUP_DRAFT_TOKENS - 1, 0, 5))        # still warming up
+    assert worth_drafting(req(100, 50, 5))                           # drafts are paying
+    rejected = [worth_drafting(req(100, 0, n)) for n in range(1, 1 + 4 * PROBE_EVERY)]
+    assert sum(rejected) == 4                                        # one probe in PROBE_EVERY
+    assert worth_drafting(req(100, 1, 3, last=1))                    # a probe was accepted: back on

@@ -153,6 +153,7 @@ class Request:
         self.order = 0                               # admission order (preemption picks the newest)
         self.drafter = drafter                       # speculative decoding's draft source, or None
         self.draft: list[int] = []                   # draft tokens being checked in this step
+        self.last_draft_accepted = 0                 # draft tokens the last speculating step kept
         self.t_submit = time.perf_counter()
         self.t_first: float | None = None
         if max_tokens == 0:
@@ -208,6 +209,7 @@ class Request:
             accepted += 1
         self.stats.draft_tokens += len(draft)
         self.stats.draft_accepted += accepted
+        self.last_draft_accepted = accepted
         return accepted
 
     def _watch_trigger(self, text: str) -> None:

@@ -84,6 +84,22 @@ class DraftModel:
         return [r.generated for r in reqs]
 
 
+# A request whose drafts are mostly rejected stops paying for them: after WARMUP_DRAFT_TOKENS
+# checked, below MIN_ACCEPTANCE and with its last draft rejected outright, it speculates only
+# every PROBE_EVERY tokens; one accepted draft token turns it back on (as when the output reaches
+# text the prompt holds).
+WARMUP_DRAFT_TOKENS = 16
+MIN_ACCEPTANCE = 0.1
+PROBE_EVERY = 8
+
+
+def worth_drafting(req) -> bool:
+    checked, accepted = req.stats.draft_tokens, req.stats.draft_accepted
+    if checked < WARMUP_DRAFT_TOKENS or accepted >= MIN_ACCEPTANCE * checked or req.last_draft_accepted:
+        return True
+    return len(req.generated) % PROBE_EVERY == 0
+
+
 def propose_drafts(requests, budget: int, n_ctx: int) -> dict:
     """{id(request): tokens to check after its next one} for the decoding requests that
     speculate, within a step's token budget, the context, and the tokens each request may still
@@ -91,6 +107,8 @@ def propose_drafts(requests, budget: int, n_ctx: int) -> dict:
     asks: dict = {}
     for req in requests:
         if req.drafter is None or len(req.pending) != 1 or req.prefilling or req.seq is None:
+            continue
+        if not worth_drafting(req):
             continue
         limit = min(budget, n_ctx - len(req.seq.tokens)) - 1
         if req.max_tokens is not None:
